@@ -1,0 +1,118 @@
+// The extension-handler main loop: poll -> goal state -> process extensions when new -> report status.
+import type { Clock, Logger } from '../deps.js';
+import { errorMessage } from '../errors.js';
+import type { ExtensionsGoalState } from '../protocol/goal-state.js';
+import type { GoalStateFetcher, FullGoalState } from './goal-state-fetcher.js';
+
+export interface ExtensionsProcessor {
+  /** Runs every handler of a new extensions goal state; never throws for one handler's failure. */
+  process(gs: ExtensionsGoalState, signal: AbortSignal): Promise<void>;
+}
+
+export interface StatusReporter {
+  /** Builds and uploads the status blob when it changed (or the keep-alive is due). */
+  report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void>;
+}
+
+export interface ProcessedGoalState {
+  readonly id: string;
+  readonly inSvdSeqNo: string;
+  readonly status: 'Success' | 'Failed';
+  readonly code: number;
+  readonly message: string;
+  readonly timestampMs: number;
+}
+
+export interface LoopDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly fetcher: GoalStateFetcher;
+  readonly processor: ExtensionsProcessor;
+  readonly reporter: StatusReporter;
+  readonly periodMs: number;
+}
+
+const SUPPORTED_FEATURES = new Set(['MultipleExtensionsPerHandler']);
+const FAILURE_LOG_INTERVAL_MS = 6 * 3600_000;
+
+export class AgentLoop {
+  private processed: ProcessedGoalState | null = null;
+  private consecutiveFailures = 0;
+  private lastFailureLog = 0;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  get lastProcessed(): ProcessedGoalState | null {
+    return this.processed;
+  }
+
+  /** One iteration; never throws (errors are logged and the next poll retries). */
+  async runOnce(signal: AbortSignal): Promise<void> {
+    const { logger, fetcher } = this.deps;
+    let gs: FullGoalState | null = fetcher.latest;
+    try {
+      gs = (await fetcher.update({ signal })).goalState;
+      if (this.consecutiveFailures > 0) logger.info(`Fetching the goal state recovered after ${this.consecutiveFailures} failure(s)`);
+      this.consecutiveFailures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      this.logFetchFailure(err);
+    }
+    if (gs && gs.extensions.id !== this.processed?.id) await this.processExtensions(gs.extensions, signal);
+    try {
+      await this.deps.reporter.report(gs, this.processed);
+    } catch (err) {
+      if (!signal.aborted) logger.warn(`Cannot report status as ${errorMessage(err)}`);
+    }
+  }
+
+  /** Loops until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger, clock, periodMs } = this.deps;
+    logger.info(`Goal State Period: ${periodMs / 1000} sec. This indicates how often the agent checks for new goal states and reports status.`);
+    while (!signal.aborted) {
+      await this.runOnce(signal);
+      try {
+        await clock.sleep(periodMs, signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  private logFetchFailure(err: unknown): void {
+    this.consecutiveFailures++;
+    const now = this.deps.clock.now();
+    // First 3 errors immediately, then one line every 6 hours (upstream's cadence; avoids log spam).
+    if (this.consecutiveFailures <= 3) {
+      this.deps.logger.error(`Error fetching the goal state: ${errorMessage(err)}`);
+      this.lastFailureLog = now;
+    } else if (now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
+      this.deps.logger.error(`Fetching the goal state is still failing (${this.consecutiveFailures} failures): ${errorMessage(err)}`);
+      this.lastFailureLog = now;
+    }
+  }
+
+  private async processExtensions(egs: ExtensionsGoalState, signal: AbortSignal): Promise<void> {
+    const { logger, clock } = this.deps;
+    const started = clock.now();
+    logger.info(`ProcessExtensionsGoalState started [${egs.id} channel: ${egs.channel} source: ${egs.source} activity: ${egs.activityId} correlation ${egs.correlationId}]`);
+    const unsupported = egs.requiredFeatures.filter((f) => !SUPPORTED_FEATURES.has(f));
+    if (unsupported.length > 0) {
+      const message = `Failing GS ${egs.id} as Unsupported features found: ${unsupported.join(', ')}`;
+      logger.error(message);
+      this.processed = { id: egs.id, inSvdSeqNo: egs.inSvdSeqNo, status: 'Failed', code: 2001, message, timestampMs: clock.now() };
+      return;
+    }
+    try {
+      await this.deps.processor.process(egs, signal);
+      this.processed = { id: egs.id, inSvdSeqNo: egs.inSvdSeqNo, status: 'Success', code: 0, message: 'GoalState executed successfully', timestampMs: clock.now() };
+    } catch (err) {
+      if (signal.aborted) return;
+      const message = `Unexpected error when processing goal state: ${errorMessage(err)}`;
+      logger.error(message);
+      this.processed = { id: egs.id, inSvdSeqNo: egs.inSvdSeqNo, status: 'Failed', code: -1, message, timestampMs: clock.now() };
+    }
+    logger.info(`ProcessExtensionsGoalState completed [${egs.id} ${Math.round(clock.now() - started)} ms]`);
+  }
+}

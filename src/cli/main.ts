@@ -1,0 +1,85 @@
+// Entry point: rewrites upstream's single-dash spellings, then dispatches with commander.
+// Command modules are imported lazily so `waagent --version` stays fast.
+import { Command, CommanderError } from 'commander';
+import { normalizeArgv } from './argv.js';
+import { usageText } from './usage.js';
+
+export interface GlobalOptions {
+  daemon?: boolean;
+  runExthandlers?: boolean;
+  showConfiguration?: boolean;
+  version?: boolean;
+  configurationPath?: string;
+  verbose?: boolean;
+  debug?: boolean;
+  force?: boolean;
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const args = normalizeArgv(argv);
+  if (args.length === 1 && args[0] === '--version') {
+    const { versionText } = await import('./commands/version.js');
+    process.stdout.write(versionText());
+    return 0;
+  }
+  let exitCode = 0;
+  const program = new Command('waagent')
+    .description('Azure Linux guest agent (waagent-ts)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option('--daemon', 'run the agent daemon (supervises the extension handler)')
+    .option('--run-exthandlers', 'run the extension handler (goal-state loop)')
+    .option('--show-configuration', 'print the effective configuration')
+    .option('--version', 'print version information')
+    .option('--configuration-path <file>', 'configuration file (default /etc/waagent.conf)')
+    .option('--verbose', 'log VERBOSE lines')
+    .option('--debug', 'debug mode')
+    .option('--force', 'do not ask for confirmation')
+    .action(async (opts: GlobalOptions) => {
+      exitCode = await runLegacy(opts);
+    });
+  program
+    .command('emulator')
+    .description('run the fabric emulator (WireServer, HostGAPlugin, blob store, repository)')
+    .option('--listen <addr>', 'ADDR or ADDR:PORT for the WireServer port (default port 80)', '127.0.0.1:8080')
+    .option('--host-plugin-port <port>', 'HostGAPlugin port', '32526')
+    .option('--scenario <file>', 'goal state scenario (JSON)')
+    .option('--public-base-url <url>', 'base URL written into documents (e.g. http://168.63.129.16)')
+    .action(async (opts: { listen: string; hostPluginPort: string; scenario?: string; publicBaseUrl?: string }) => {
+      const { runEmulatorCommand } = await import('./commands/emulator.js');
+      exitCode = await runEmulatorCommand(opts);
+    });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return 0;
+      process.stderr.write(usageText('waagent'));
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+async function runLegacy(opts: GlobalOptions): Promise<number> {
+  if (opts.version) {
+    const { versionText } = await import('./commands/version.js');
+    process.stdout.write(versionText());
+    return 0;
+  }
+  if (opts.showConfiguration) {
+    const { runShowConfiguration } = await import('./commands/show-configuration.js');
+    return runShowConfiguration(opts);
+  }
+  if (opts.runExthandlers) {
+    const { runExtHandlers } = await import('./commands/run-exthandlers.js');
+    return runExtHandlers(opts);
+  }
+  if (opts.daemon) {
+    const { runDaemon } = await import('./commands/daemon.js');
+    return runDaemon(opts);
+  }
+  process.stdout.write(usageText('waagent'));
+  return 0;
+}

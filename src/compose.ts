@@ -1,0 +1,93 @@
+// The only place that builds the real world (clock, filesystem roots, HTTP, runner, logger) into Deps.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { loadConfig, DEFAULT_CONF_PATH } from './config/load.js';
+import type { Clock, Logger, Random, Runner } from './deps.js';
+import { createLogger } from './log/logger.js';
+import { systemClock } from './platform/clock.js';
+import { createRunner } from './platform/runner.js';
+import { createHttpClient, DEFAULT_RETRY, type HttpClient, type RetryPolicy } from './protocol/http.js';
+import type { Paths } from './state/paths.js';
+
+export const KNOWN_WIRESERVER_IP = '168.63.129.16';
+export const DEFAULT_AGENT_LOG = '/var/log/waagent.log';
+
+/**
+ * Overrides for running against an emulator or in a scratch root. Read from the environment here and
+ * nowhere else: WAAGENT_TS_WIRESERVER / WAAGENT_TS_HOSTPLUGIN (base URLs), WAAGENT_TS_LOG_FILE,
+ * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1.
+ */
+export interface Overrides {
+  readonly wireServerUrl?: string;
+  readonly hostPluginUrl?: string;
+  readonly agentLogFile?: string;
+  readonly retryDelayMs?: number;
+  readonly console?: boolean;
+}
+
+export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
+  const o: { -readonly [K in keyof Overrides]: Overrides[K] } = {};
+  if (env.WAAGENT_TS_WIRESERVER) o.wireServerUrl = env.WAAGENT_TS_WIRESERVER;
+  if (env.WAAGENT_TS_HOSTPLUGIN) o.hostPluginUrl = env.WAAGENT_TS_HOSTPLUGIN;
+  if (env.WAAGENT_TS_LOG_FILE) o.agentLogFile = env.WAAGENT_TS_LOG_FILE;
+  const d = Number(env.WAAGENT_TS_RETRY_DELAY_MS);
+  if (env.WAAGENT_TS_RETRY_DELAY_MS && Number.isFinite(d) && d >= 0) o.retryDelayMs = d;
+  if (env.WAAGENT_TS_NO_CONSOLE === '1') o.console = false;
+  return o;
+}
+
+export interface World {
+  readonly config: Config;
+  readonly configWarnings: readonly string[];
+  readonly paths: Paths;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly runner: Runner;
+  readonly http: HttpClient;
+  readonly retry: RetryPolicy;
+  readonly logger: Logger & { reopen(): void; flush(): void; close(): Promise<void> };
+  readonly wireServerUrl: string;
+  readonly hostPluginUrl: string;
+  /** The WireServer IP/host given to handlers as AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS. */
+  readonly wireServerAddress: string;
+}
+
+/** The WireServerEndpoint file in the lib dir, else the well-known address. */
+async function discoverEndpoint(libDir: string): Promise<string> {
+  try {
+    const text = (await readFile(join(libDir, 'WireServerEndpoint'), 'utf8')).trim();
+    if (/^[0-9a-fA-F.:]+$/.test(text)) return text;
+  } catch {
+    // Missing or unreadable: upstream falls back to the hard-coded address too.
+  }
+  return KNOWN_WIRESERVER_IP;
+}
+
+export async function composeWorld(opts: { configurationPath?: string; thread: string; prefix: string; verbose?: boolean; env?: NodeJS.ProcessEnv }): Promise<World> {
+  const env = opts.env ?? process.env;
+  const over = overridesFromEnv(env);
+  const { config, warnings } = await loadConfig(opts.configurationPath ?? DEFAULT_CONF_PATH);
+  const paths: Paths = {
+    libDir: config['Lib.Dir'],
+    extLogDir: config['Extension.LogDir'],
+    agentLogFile: over.agentLogFile ?? DEFAULT_AGENT_LOG,
+    confPath: opts.configurationPath ?? DEFAULT_CONF_PATH,
+    pidFile: config['Pid.File'],
+  };
+  const logger = createLogger({
+    file: paths.agentLogFile,
+    console: over.console ?? true,
+    verbose: opts.verbose || config['Logs.Verbose'],
+    thread: opts.thread,
+    prefix: opts.prefix,
+  });
+  const ep = over.wireServerUrl ? new URL(over.wireServerUrl).hostname : await discoverEndpoint(paths.libDir);
+  const wireServerUrl = over.wireServerUrl ?? `http://${ep}`;
+  const hostPluginUrl = over.hostPluginUrl ?? `http://${ep}:32526`;
+  const retry: RetryPolicy = over.retryDelayMs === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, retryDelayMs: over.retryDelayMs, throttleDelayMs: over.retryDelayMs };
+  return {
+    config, configWarnings: warnings, paths, clock: systemClock, random: { random: Math.random }, runner: createRunner(),
+    http: createHttpClient(), retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+  };
+}

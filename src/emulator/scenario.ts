@@ -1,0 +1,179 @@
+// A fabric scenario is plain data: what the emulated WireServer publishes as the goal state.
+import { randomUUID } from 'node:crypto';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import type { HandlerRequestedState, StatusBlobType } from '../protocol/goal-state.js';
+
+export interface ScenarioPackage {
+  readonly version: string;
+  /** Handler folder zipped on the fly. */
+  readonly packageDir?: string;
+  /** A zip file served byte-for-byte (hostile-zip tests). Wins over packageDir. */
+  readonly packageZip?: string;
+}
+
+export interface ScenarioExtension extends ScenarioPackage {
+  /** `<Publisher>.<Type>` */
+  readonly name: string;
+  readonly state: HandlerRequestedState;
+  readonly seqNo: number;
+  readonly publicSettings?: unknown;
+  /** Omit the PluginSettings entry entirely (a handler without settings). */
+  readonly noSettings?: boolean;
+  readonly dependencyLevel?: number;
+  /** Versions listed in the manifest; the requested version is always added. */
+  readonly availableVersions?: readonly ScenarioPackage[];
+  /** The primary manifest location answers 404; only failoverlocation works. */
+  readonly failPrimaryManifest?: boolean;
+}
+
+export interface ScenarioGAFamily {
+  readonly name: string;
+  readonly version?: string;
+  readonly uris?: readonly string[];
+}
+
+export interface Scenario {
+  readonly incarnation?: number;
+  readonly containerId?: string;
+  readonly roleInstanceId?: string;
+  /** RoleInstance/Configuration/ConfigName; the HostGAPlugin requires it in x-ms-host-config-name. */
+  readonly configName?: string;
+  readonly vmName?: string;
+  readonly roleName?: string;
+  readonly statusBlobType?: StatusBlobType;
+  readonly gaFamilies?: readonly ScenarioGAFamily[];
+  readonly requiredFeatures?: readonly string[];
+  readonly extensions?: readonly ScenarioExtension[];
+}
+
+/** A scenario with every default filled in; what the document generators consume. */
+export interface ResolvedScenario {
+  readonly incarnation: number;
+  readonly containerId: string;
+  readonly roleInstanceId: string;
+  readonly configName: string;
+  readonly deploymentName: string;
+  readonly vmName: string;
+  readonly roleName: string;
+  readonly statusBlobType: StatusBlobType;
+  readonly gaFamilies: readonly ScenarioGAFamily[];
+  readonly requiredFeatures: readonly string[];
+  readonly extensions: readonly ScenarioExtension[];
+}
+
+export const MAX_EXTENSIONS = 64;
+
+const nameRe = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
+const versionRe = /^[0-9A-Za-z.+_-]{1,64}$/;
+const idRe = /^[A-Za-z0-9._-]{1,200}$/;
+
+const packageSchema = z.object({
+  version: z.string().regex(versionRe),
+  packageDir: z.string().min(1).optional(),
+  packageZip: z.string().min(1).optional(),
+});
+
+const extensionSchema = packageSchema.extend({
+  name: z.string().regex(nameRe, 'must be <Publisher>.<Type>'),
+  state: z.enum(['enabled', 'disabled', 'uninstall']),
+  seqNo: z.number().int().min(0),
+  publicSettings: z.unknown().optional(),
+  noSettings: z.boolean().optional(),
+  dependencyLevel: z.number().int().min(0).max(1000).optional(),
+  availableVersions: z.array(packageSchema).max(50).optional(),
+  failPrimaryManifest: z.boolean().optional(),
+});
+
+export const scenarioSchema = z.object({
+  incarnation: z.number().int().min(1).optional(),
+  containerId: z.string().regex(idRe).optional(),
+  roleInstanceId: z.string().regex(idRe).optional(),
+  configName: z.string().regex(idRe).optional(),
+  vmName: z.string().regex(idRe).optional(),
+  roleName: z.string().regex(idRe).optional(),
+  statusBlobType: z.enum(['BlockBlob', 'PageBlob']).optional(),
+  gaFamilies: z
+    .array(z.object({ name: z.string().min(1).max(64), version: z.string().regex(versionRe).optional(), uris: z.array(z.string().max(2000)).max(20).optional() }))
+    .max(10)
+    .optional(),
+  requiredFeatures: z.array(z.string().min(1).max(100)).max(20).optional(),
+  extensions: z.array(extensionSchema).max(MAX_EXTENSIONS).optional(),
+});
+
+/** Validates outside input (scenario file, control API); errors name the source and the field. */
+export function parseScenario(input: unknown, source: string): Scenario {
+  const r = scenarioSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue ? issue.path.join('.') || '(root)' : '(root)';
+    throw new Error(`${source}: invalid scenario field ${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  return r.data as Scenario;
+}
+
+/** Makes relative packageDir/packageZip paths relative to the scenario file's folder. */
+export function resolveScenarioPaths(s: Scenario, scenarioFile: string): Scenario {
+  const base = dirname(resolve(scenarioFile));
+  const fix = <T extends ScenarioPackage>(p: T): T => ({
+    ...p,
+    ...(p.packageDir !== undefined ? { packageDir: isAbsolute(p.packageDir) ? p.packageDir : resolve(base, p.packageDir) } : {}),
+    ...(p.packageZip !== undefined ? { packageZip: isAbsolute(p.packageZip) ? p.packageZip : resolve(base, p.packageZip) } : {}),
+  });
+  if (!s.extensions) return s;
+  return { ...s, extensions: s.extensions.map((e) => ({ ...fix(e), ...(e.availableVersions ? { availableVersions: e.availableVersions.map(fix) } : {}) })) };
+}
+
+function checkExtensions(exts: readonly ScenarioExtension[]): void {
+  if (exts.length > MAX_EXTENSIONS) throw new Error(`scenario: at most ${MAX_EXTENSIONS} extensions`);
+  const seen = new Set<string>();
+  for (const e of exts) {
+    const key = e.name.toLowerCase();
+    if (seen.has(key)) throw new Error(`scenario: duplicate extension ${e.name}`);
+    seen.add(key);
+    for (const p of [e, ...(e.availableVersions ?? [])]) {
+      if (p.packageDir === undefined && p.packageZip === undefined) {
+        throw new Error(`scenario: extension ${e.name} version ${p.version} needs packageDir or packageZip`);
+      }
+    }
+  }
+}
+
+/** Fills defaults for the first goal state. Identity values are random unless given. */
+export function resolveInitial(s: Scenario): ResolvedScenario {
+  const deployment = randomUUID();
+  const exts = s.extensions ?? [];
+  checkExtensions(exts);
+  return {
+    incarnation: s.incarnation ?? 1,
+    containerId: s.containerId ?? randomUUID(),
+    roleInstanceId: s.roleInstanceId ?? `${randomUUID()}.MachineRole_IN_0`,
+    configName: s.configName ?? `${deployment}.0.${deployment}.0._emulator.1.xml`,
+    deploymentName: deployment.replace(/-/g, ''),
+    vmName: s.vmName ?? 'emulator-vm',
+    roleName: s.roleName ?? 'MachineRole',
+    statusBlobType: s.statusBlobType ?? 'BlockBlob',
+    gaFamilies: s.gaFamilies ?? [{ name: 'Prod', uris: [] }],
+    requiredFeatures: s.requiredFeatures ?? [],
+    extensions: exts,
+  };
+}
+
+/** The next goal state: given fields replace the current ones; the incarnation goes up unless given. */
+export function resolveNext(cur: ResolvedScenario, s: Scenario): ResolvedScenario {
+  const exts = s.extensions ?? cur.extensions;
+  checkExtensions(exts);
+  return {
+    ...cur,
+    incarnation: s.incarnation ?? cur.incarnation + 1,
+    containerId: s.containerId ?? cur.containerId,
+    roleInstanceId: s.roleInstanceId ?? cur.roleInstanceId,
+    configName: s.configName ?? cur.configName,
+    vmName: s.vmName ?? cur.vmName,
+    roleName: s.roleName ?? cur.roleName,
+    statusBlobType: s.statusBlobType ?? cur.statusBlobType,
+    gaFamilies: s.gaFamilies ?? cur.gaFamilies,
+    requiredFeatures: s.requiredFeatures ?? cur.requiredFeatures,
+    extensions: exts,
+  };
+}

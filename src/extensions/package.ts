@@ -1,0 +1,112 @@
+// Fetches a handler's manifest, picks the version, and lays out its package on disk.
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../deps.js';
+import { ExtCode, ExtensionError, errorMessage } from '../errors.js';
+import type { HandlerSpec, ManifestPackage } from '../protocol/goal-state.js';
+import { parseManifest } from '../protocol/schemas/manifest.js';
+import { handlerZipPath, type Paths } from '../state/paths.js';
+import type { ArtifactDownloader } from './download.js';
+import { findHandlerManifest, parseHandlerManifest, type HandlerManifest } from './manifest.js';
+import { unpackZip } from './unpack.js';
+import { selectVersion } from './version.js';
+
+export interface ResolvedPackage {
+  readonly version: string;
+  readonly pkg: ManifestPackage | null;
+  readonly manifestUrl: string;
+  readonly all: readonly ManifestPackage[];
+}
+
+/** Downloads the handler's version manifest (every time it is processed, as upstream does). */
+export async function fetchHandlerManifest(dl: ArtifactDownloader, spec: HandlerSpec, fastTrack: boolean, signal?: AbortSignal): Promise<{ packages: readonly ManifestPackage[]; url: string }> {
+  try {
+    const { text, uri } = await dl.fetchText(spec.manifestUris, `${spec.name} manifest`, { fastTrack, ...(signal ? { signal } : {}) });
+    return { packages: parseManifest(text, `manifest of ${spec.name}`).packages, url: uri };
+  } catch (err) {
+    throw new ExtensionError(`Failed to get ext handler pkgs: ${errorMessage(err)}`, ExtCode.PluginUnknownFailure, { code: 'WAA_EXT_DOWNLOAD', cause: err });
+  }
+}
+
+export function pickVersion(spec: HandlerSpec, packages: readonly ManifestPackage[]): ManifestPackage {
+  const pkg = selectVersion(spec.version, packages);
+  if (!pkg) throw new ExtensionError(`Unable to find version ${spec.version} in manifest for extension ${spec.name}`, ExtCode.PluginUnknownFailure, { code: 'WAA_EXT_DOWNLOAD' });
+  return pkg;
+}
+
+/**
+ * Downloads the zip to `<lib>/<name>__<version>.zip`, unpacks it safely into baseDir and deletes the zip.
+ * A failed unpack removes baseDir's partial content and tries the next URI.
+ */
+export async function downloadPackage(
+  deps: { downloader: ArtifactDownloader; paths: Paths; logger: Logger },
+  name: string,
+  pkg: ManifestPackage,
+  baseDir: string,
+  opts: { manifestUrl: string; fastTrack: boolean; signal?: AbortSignal },
+): Promise<void> {
+  const zip = handlerZipPath(deps.paths, name, pkg.version);
+  let lastError = '';
+  try {
+    for (const uri of pkg.uris) {
+      try {
+        await deps.downloader.fetchToFile([uri], zip, `${name}-${pkg.version} package`, { manifestUrl: opts.manifestUrl, fastTrack: opts.fastTrack, ...(opts.signal ? { signal: opts.signal } : {}) });
+      } catch (err) {
+        lastError = errorMessage(err);
+        continue;
+      }
+      try {
+        await mkdir(baseDir, { recursive: true, mode: 0o755 });
+        const r = await unpackZip(zip, baseDir);
+        deps.logger.info(`Unpacked ${name}-${pkg.version}: ${r.files} files, ${r.bytes} bytes`);
+        return;
+      } catch (err) {
+        lastError = errorMessage(err);
+        deps.logger.error(`Rejected package ${name}-${pkg.version}: ${lastError}`);
+        await clearPackageFiles(baseDir);
+      }
+    }
+  } finally {
+    await rm(zip, { force: true });
+  }
+  if (pkg.uris.length === 0) throw new ExtensionError(`No package uri found for ${name}-${pkg.version}`, ExtCode.PluginManifestDownloadError, { code: 'WAA_EXT_DOWNLOAD' });
+  throw new ExtensionError(`Failed to download artifacts: ${lastError}`, ExtCode.PluginManifestDownloadError, { code: 'WAA_EXT_DOWNLOAD' });
+}
+
+/** Removes unpacked package content but keeps config/ (HandlerState, HandlerStatus) so the failure is reported. */
+async function clearPackageFiles(baseDir: string): Promise<void> {
+  for (const e of await readdir(baseDir).catch(() => [] as string[])) {
+    if (e !== 'config') await rm(join(baseDir, e), { recursive: true, force: true });
+  }
+}
+
+/** Adds u+x to every regular file (zip permissions are not preserved), never following links. */
+export async function addOwnerExecute(dir: string): Promise<void> {
+  for (const e of await readdir(dir)) {
+    const p = join(dir, e);
+    const st = await lstat(p);
+    if (st.isDirectory()) await addOwnerExecute(p);
+    else if (st.isFile()) await chmod(p, st.mode | 0o100);
+  }
+}
+
+/** Finds HandlerManifest.json anywhere in the package, copies it to the root, parses it. */
+export async function initializeManifest(baseDir: string): Promise<HandlerManifest> {
+  const found = await findHandlerManifest(baseDir);
+  if (!found) throw new ExtensionError('HandlerManifest.json not found', ExtCode.PluginHandlerManifestNotFound, { code: 'WAA_EXT_MANIFEST' });
+  const root = join(baseDir, 'HandlerManifest.json');
+  if (found !== root) await copyFile(found, root);
+  return loadHandlerManifest(baseDir);
+}
+
+export async function loadHandlerManifest(baseDir: string): Promise<HandlerManifest> {
+  const file = join(baseDir, 'HandlerManifest.json');
+  let text: string;
+  try {
+    if (!(await stat(file)).isFile()) throw new Error('not a regular file');
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ExtensionError(`Failed to load manifest file (${file}): ${errorMessage(err)}`, ExtCode.PluginHandlerManifestNotFound, { code: 'WAA_EXT_MANIFEST' });
+  }
+  return parseHandlerManifest(text, file);
+}

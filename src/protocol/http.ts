@@ -1,0 +1,200 @@
+// HTTP for the fabric: one attempt per send(), retries and classification in requestWithRetry().
+import { createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { request, type Dispatcher } from 'undici';
+import type { Clock } from '../deps.js';
+import { GoneError, ProtocolError } from '../errors.js';
+import { redactSecrets } from '../log/redact.js';
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly url: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Uint8Array;
+  /** Per-attempt deadline; upstream uses a 10 s socket timeout. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface HttpClient {
+  /** One attempt. Network errors and timeouts reject with a retryable ProtocolError. */
+  send(req: HttpRequest): Promise<HttpResponse>;
+  /** One attempt that streams a 2xx body to `path` (other bodies are read into `body`, capped). */
+  sendToFile(req: HttpRequest, path: string, maxBytes: number): Promise<HttpResponse>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Upstream's per-response cap is unbounded; ours keeps a hostile server from exhausting memory. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export function createHttpClient(opts: { dispatcher?: Dispatcher } = {}): HttpClient {
+  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, opts.dispatcher, file);
+  return { send: (req) => send(req), sendToFile: (req, path, maxBytes) => send(req, { path, maxBytes }) };
+}
+
+async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, file?: { path: string; maxBytes: number }): Promise<HttpResponse> {
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  try {
+    const res = await request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
+    if (file && res.statusCode >= 200 && res.statusCode < 300) {
+      await pipeline(res.body, capBytes(file.maxBytes, req.url), createWriteStream(file.path, { mode: 0o600 }));
+      return { status: res.statusCode, headers, body: Buffer.alloc(0) };
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        res.body.destroy();
+        throw new ProtocolError(`Cannot read response from ${redactSecrets(req.url)} as it exceeds ${MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
+    throw new ProtocolError(`[HTTP Failed] ${req.method} ${redactSecrets(req.url)} -- ${what}`, {
+      retryable: true,
+      code: timeout.aborted ? 'WAA_PROTOCOL_TIMEOUT' : 'WAA_PROTOCOL_HTTP',
+      cause: err,
+    });
+  }
+}
+
+/** A pass-through that fails once more than maxBytes went by (a package larger than it may be). */
+function capBytes(maxBytes: number, url: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > maxBytes) cb(new ProtocolError(`Cannot download ${redactSecrets(url)} as it exceeds ${maxBytes} bytes`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+function describeNetworkError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return [code, err.message, cause?.code].filter(Boolean).join(' ');
+  }
+  return String(err);
+}
+
+export interface RetryPolicy {
+  /** Total attempts (upstream's max_retry). */
+  readonly maxAttempts: number;
+  /** Base delay; attempt n+1 waits base × Fibonacci(n) (2, 3, 5, 8, 13 …). */
+  readonly retryDelayMs: number;
+  /** Fixed delay once a throttle code (403, 429, 503) was seen. */
+  readonly throttleDelayMs: number;
+  /** Attempt budget once throttled (upstream raises it to at least 25, except for telemetry). */
+  readonly throttledMinAttempts: number;
+  /** Extra retryable codes for this call (e.g. 400 for HostGAPlugin artifact GETs). */
+  readonly extraRetryCodes?: readonly number[];
+  /** Overall deadline for all attempts of this call. */
+  readonly deadlineMs?: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  retryDelayMs: 1000,
+  throttleDelayMs: 1000,
+  throttledMinAttempts: 25,
+  deadlineMs: 5 * 60_000,
+};
+
+const RETRY_CODES = new Set([205, 206, 403, 500, 501, 502, 503, 504, 507, 429]);
+const THROTTLE_CODES = new Set([403, 429, 503]);
+export const OK_CODES = new Set([200, 201, 202]);
+
+function fib(n: number): number {
+  let a = 2;
+  let b = 3;
+  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
+  return a;
+}
+
+/**
+ * Sends with upstream's retry rules. Returns the final response whatever its status
+ * (callers classify with expectOk); rejects only when every attempt failed at the network level.
+ */
+export async function requestWithRetry(
+  http: HttpClient,
+  clock: Clock,
+  req: HttpRequest,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<HttpResponse> {
+  const start = clock.now();
+  let maxAttempts = policy.maxAttempts;
+  let throttled = false;
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await http.send(req);
+      const retryable = RETRY_CODES.has(res.status) || (policy.extraRetryCodes?.includes(res.status) ?? false);
+      if (!retryable) return res;
+      if (THROTTLE_CODES.has(res.status) && !throttled) {
+        throttled = true;
+        maxAttempts = Math.max(maxAttempts, policy.throttledMinAttempts);
+      }
+      lastError = new ProtocolError(`[HTTP Failed] ${req.method} ${redactSecrets(req.url)} -- Status Code ${res.status}`, {
+        status: res.status,
+        retryable: true,
+      });
+      if (attempt + 1 >= maxAttempts || pastDeadline(clock, start, policy)) return res;
+    } catch (err) {
+      lastError = err;
+      if (!(err instanceof ProtocolError && err.retryable)) throw err;
+      if (attempt + 1 >= maxAttempts || pastDeadline(clock, start, policy)) {
+        throw new ProtocolError(`${err.message} -- ${attempt + 1} attempts made`, { retryable: true, cause: err });
+      }
+    }
+    const delay = throttled ? policy.throttleDelayMs : policy.retryDelayMs * fib(attempt);
+    await clock.sleep(delay, req.signal);
+  }
+  // Unreachable; keeps the compiler sure of the return type.
+  throw lastError;
+}
+
+function pastDeadline(clock: Clock, start: number, policy: RetryPolicy): boolean {
+  return policy.deadlineMs !== undefined && clock.now() - start >= policy.deadlineMs;
+}
+
+/** Throws the classified error for a non-2xx response; 410 becomes GoneError. */
+export function expectOk(res: HttpResponse, what: string, url: string): HttpResponse {
+  if (OK_CODES.has(res.status)) return res;
+  const msg = `[${what} Failed] URI ${redactSecrets(url)} [HTTP Failed] Status Code ${res.status}`;
+  if (res.status === 410) throw new GoneError(msg);
+  throw new ProtocolError(msg, { status: res.status, retryable: res.status >= 500 || res.status === 429 });
+}
+
+/** Decodes a response as text, dropping a leading 3-byte BOM like upstream. */
+export function bodyText(res: HttpResponse): string {
+  const b = res.body;
+  if (b.length >= 3 && b[0]! > 0x80 && b[1]! > 0x80 && b[2]! > 0x80) return b.subarray(3).toString('utf8');
+  return b.toString('utf8');
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { z } from 'zod';
+import { AgentError, errorMessage } from '../errors.js';
+
+export interface WriteOptions {
+  /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
+  mode?: number;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch (e) {
+    // Some filesystems cannot fsync a directory; the rename is still atomic there.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function existingMode(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Temp file in the same directory, write, fsync, chmod, rename over `path`, fsync the directory. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = opts.mode ?? (await existingMode(path));
+  let created = false;
+  try {
+    // With an explicit mode, 0o600 until it is set, so a secret never sits in a readable temp file.
+    const fh = await open(tmp, 'wx', mode === undefined ? 0o644 : 0o600);
+    created = true;
+    try {
+      await fh.writeFile(data);
+      // chmod, not the open mode: the umask must not change an explicit mode.
+      if (mode !== undefined) await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    created = false;
+    await syncDir(dir);
+  } catch (e) {
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw new AgentError('WAA_STATE', `Cannot write ${path} as ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+export async function writeJsonAtomic(
+  path: string,
+  value: unknown,
+  opts: WriteOptions & { space?: number } = {},
+): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, opts.space), opts.mode === undefined ? {} : { mode: opts.mode });
+}
+
+/**
+ * Reads and validates a JSON file. Missing file => undefined. Malformed JSON or a schema mismatch =>
+ * AgentError naming the source and file, and for schema errors the fields (never their values).
+ */
+export async function readJsonFile<T>(path: string, schema: z.ZodType<T>, source: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AgentError('WAA_STATE', `Cannot read ${source} (${path}) as ${errorMessage(e)}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    // Handlers sometimes write a UTF-8 BOM.
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new AgentError('WAA_STATE', `Cannot parse ${source} (${path}) as it is not valid JSON: ${errorMessage(e)}`, {
+      cause: e,
+    });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const fields = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new AgentError('WAA_STATE', `Cannot use ${source} (${path}) as it is invalid: ${fields}`);
+  }
+  return parsed.data;
+}
+
+/** mkdir -p, then chmod the leaf (mkdir's mode is filtered by the umask and ignored for existing dirs). */
+export async function ensureDir(path: string, mode: number): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode });
+    await chmod(path, mode);
+  } catch (e) {
+    throw new AgentError('WAA_STATE', `Cannot create directory ${path} as ${errorMessage(e)}`, { cause: e });
+  }
+}
