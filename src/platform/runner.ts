@@ -6,10 +6,11 @@ import { errorMessage } from '../errors.js';
 import { COMMAND_OUTPUT_MAX, decodeUtf8BackslashReplace } from './command-output.js';
 
 /**
- * Upstream reads `TemporaryFile.read(3200)` from a binary file, i.e. the first 3200 *bytes*, then decodes
- * them with backslashreplace (a multi-byte character cut at the end shows as `\xNN` escapes).
+ * The last 3200 bytes of a stream, decoded with backslashreplace. Upstream reads the *first* 3200 bytes and
+ * then keeps their tail, which drops the end of a long output, where the error usually is. We deliberately
+ * read the true tail instead (a character cut at the start shows as `\xNN` escapes).
  */
-async function readHead(path: string): Promise<string> {
+async function readTail(path: string): Promise<string> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -17,10 +18,12 @@ async function readHead(path: string): Promise<string> {
     return '';
   }
   try {
-    const buf = Buffer.alloc(COMMAND_OUTPUT_MAX);
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - COMMAND_OUTPUT_MAX);
+    const buf = Buffer.alloc(Math.min(size, COMMAND_OUTPUT_MAX));
     let filled = 0;
     while (filled < buf.length) {
-      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, filled);
+      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, start + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
@@ -119,7 +122,7 @@ async function run(command: string, opts: RunOptions): Promise<RunResult> {
 
   const outcome = await exited;
   if (outcome.kind === 'error') return launchFailure(started, errorMessage(outcome.error));
-  const [stdout, stderr] = await Promise.all([readHead(opts.stdoutPath), readHead(opts.stderrPath)]);
+  const [stdout, stderr] = await Promise.all([readTail(opts.stdoutPath), readTail(opts.stderrPath)]);
   return {
     exitCode: outcome.code,
     signal: outcome.signal,

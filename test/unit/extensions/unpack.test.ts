@@ -17,39 +17,7 @@ import { join } from 'node:path';
 import yazl from 'yazl';
 import { AgentError } from '../../../src/errors.js';
 import { unpackZip } from '../../../src/extensions/unpack.js';
-
-interface Item {
-  name: string;
-  data?: string | Buffer;
-  dir?: boolean;
-  mode?: number;
-}
-
-async function buildZip(items: Item[]): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const it of items) {
-    if (it.dir) zip.addEmptyDirectory(it.name);
-    else zip.addBuffer(Buffer.from(it.data ?? ''), it.name, it.mode === undefined ? {} : { mode: it.mode });
-  }
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const c of zip.outputStream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** yazl refuses unsafe names, so evil zips are built with a same-length placeholder that is patched in. */
-function patchName(zip: Buffer, placeholder: string, evil: string): Buffer {
-  assert.equal(Buffer.byteLength(placeholder), Buffer.byteLength(evil));
-  const from = Buffer.from(placeholder);
-  const to = Buffer.from(evil);
-  let n = 0;
-  for (let i = zip.indexOf(from); i >= 0; i = zip.indexOf(from, i + 1)) {
-    to.copy(zip, i);
-    n++;
-  }
-  assert.equal(n, 2, 'name found in the local header and the central directory');
-  return zip;
-}
+import { buildZip, patchName } from '../../helpers/zip.js';
 
 const LINK = 0o120777;
 

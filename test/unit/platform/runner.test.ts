@@ -70,10 +70,10 @@ test('env and cwd come from the options (complete environment)', async (t) => {
   assert.equal(r.stdout, `bar baz|none\n${dir}\n`);
 });
 
-test('only the first 3200 bytes of each stream are read, invalid UTF-8 escaped', async (t) => {
+test('only the last 3200 bytes of each stream are read (the tail, where errors are), invalid UTF-8 escaped', async (t) => {
   const { opts } = setup(t);
-  const r = await runner.run("head -c 5000 /dev/zero | tr '\\0' a; printf 'x\\377y' >&2", opts());
-  assert.equal(r.stdout, 'a'.repeat(3200));
+  const r = await runner.run("head -c 5000 /dev/zero | tr '\\0' a; printf END; printf 'x\\377y' >&2", opts());
+  assert.equal(r.stdout, `${'a'.repeat(3197)}END`);
   assert.equal(r.stderr, 'x\\xffy');
 });
 
