@@ -74,14 +74,18 @@ async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, fi
     return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
-    const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
+    // undici's own headers/body timers (same timeoutMs) may fire before the abort signal does.
+    const timedOut = timeout.aborted || UNDICI_TIMEOUTS.has((err as { code?: string } | null)?.code ?? '');
+    const what = timedOut ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
     throw new ProtocolError(`[HTTP Failed] ${req.method} ${redactSecrets(req.url)} -- ${what}`, {
       retryable: true,
-      code: timeout.aborted ? 'WAA_PROTOCOL_TIMEOUT' : 'WAA_PROTOCOL_HTTP',
+      code: timedOut ? 'WAA_PROTOCOL_TIMEOUT' : 'WAA_PROTOCOL_HTTP',
       cause: err,
     });
   }
 }
+
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** A pass-through that fails once more than maxBytes went by (a package larger than it may be). */
 function capBytes(maxBytes: number, url: string): Transform {
@@ -170,7 +174,8 @@ export async function requestWithRetry(
       lastError = err;
       if (!(err instanceof ProtocolError && err.retryable)) throw err;
       if (attempt + 1 >= maxAttempts || pastDeadline(clock, start, policy)) {
-        throw new ProtocolError(`${err.message} -- ${attempt + 1} attempts made`, { retryable: true, cause: err });
+        // Keeps the attempt's code so a timeout stays WAA_PROTOCOL_TIMEOUT.
+        throw new ProtocolError(`${err.message} -- ${attempt + 1} attempts made`, { retryable: true, cause: err, code: err.code });
       }
     }
     const delay = throttled ? policy.throttleDelayMs : policy.retryDelayMs * fib(attempt);
