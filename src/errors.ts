@@ -1,19 +1,22 @@
 // One catalogue of error codes. Every code is listed in docs/errors.md (a unit test checks).
 
-export type ErrorCode =
-  | 'WAA_CONFIG'
-  | 'WAA_PROTOCOL_HTTP'
-  | 'WAA_PROTOCOL_GONE'
-  | 'WAA_PROTOCOL_PARSE'
-  | 'WAA_PROTOCOL_TIMEOUT'
-  | 'WAA_EXT'
-  | 'WAA_EXT_DOWNLOAD'
-  | 'WAA_EXT_MANIFEST'
-  | 'WAA_EXT_UNPACK'
-  | 'WAA_EXT_COMMAND'
-  | 'WAA_EXT_TIMEOUT'
-  | 'WAA_STATE'
-  | 'WAA_USAGE';
+export const ERROR_CODES = [
+  'WAA_CONFIG',
+  'WAA_PROTOCOL_HTTP',
+  'WAA_PROTOCOL_GONE',
+  'WAA_PROTOCOL_PARSE',
+  'WAA_PROTOCOL_TIMEOUT',
+  'WAA_EXT',
+  'WAA_EXT_DOWNLOAD',
+  'WAA_EXT_MANIFEST',
+  'WAA_EXT_UNPACK',
+  'WAA_EXT_COMMAND',
+  'WAA_EXT_TIMEOUT',
+  'WAA_STATE',
+  'WAA_USAGE',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class AgentError extends Error {
   readonly code: ErrorCode;

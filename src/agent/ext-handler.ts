@@ -37,7 +37,7 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
     agentEnv: process.env,
   });
   const reporter = new UploadingStatusReporter({
-    clock, logger, paths, osInfo: readOsInfo(), resolvedVersions: processor.resolved, refreshIdentity,
+    clock, logger, paths, osInfo: readOsInfo(), resolvedVersions: processor.resolved, inProgress: processor.inProgress, refreshIdentity,
     upload: { http, clock, logger, hostPlugin, retry },
   });
   const periodMs = (config['Extensions.Enabled'] ? config['Extensions.GoalStatePeriod'] : 300) * 1000;

@@ -58,7 +58,7 @@ export class AgentLoop {
       if (signal.aborted) return;
       this.logFetchFailure(err);
     }
-    if (gs && gs.extensions.id !== this.processed?.id) await this.processExtensions(gs.extensions, signal);
+    if (gs && gs.extensions.id !== this.processed?.id) await this.reportWhile(gs, this.processExtensions(gs.extensions, signal), signal);
     try {
       await this.deps.reporter.report(gs, this.processed);
     } catch (err) {
@@ -78,6 +78,23 @@ export class AgentLoop {
         break;
       }
     }
+  }
+
+  /** While a goal state is processed, status keeps flowing (a running command shows as transitioning). */
+  private async reportWhile(gs: FullGoalState, work: Promise<void>, signal: AbortSignal): Promise<void> {
+    let done = false;
+    const finished = work.finally(() => {
+      done = true;
+    });
+    const ticker = (async () => {
+      while (!done && !signal.aborted) {
+        await Promise.race([finished, this.deps.clock.sleep(this.deps.periodMs, signal).catch(() => undefined)]);
+        if (done || signal.aborted) return;
+        await this.deps.reporter.report(gs, this.processed).catch((err) => this.deps.logger.warn(`Cannot report status as ${errorMessage(err)}`));
+      }
+    })();
+    await finished;
+    await ticker;
   }
 
   private logFetchFailure(err: unknown): void {

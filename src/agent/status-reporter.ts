@@ -8,7 +8,8 @@ import { handlerDir, type Paths } from '../state/paths.js';
 import { readHandlerState, readHandlerStatus } from '../extensions/handler-state.js';
 import { installedVersion } from '../extensions/installed.js';
 import { statusFileName } from '../extensions/settings.js';
-import { readExtensionStatus } from '../extensions/status-file.js';
+import { readExtensionStatus, readHeartbeat } from '../extensions/status-file.js';
+import { loadHandlerManifest } from '../extensions/package.js';
 import { buildVmStatus, serializeVmStatus, type HandlerStatusEntry } from './status-report.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
 import type { ProcessedGoalState, StatusReporter } from './loop.js';
@@ -23,8 +24,12 @@ export interface StatusReporterDeps {
   readonly osInfo: OsInfo;
   /** Versions the processor chose for the current goal state. */
   readonly resolvedVersions: ReadonlyMap<string, string>;
+  /** Commands running now, by handler name: shown as transitioning. */
+  readonly inProgress?: ReadonlyMap<string, { readonly version: string; readonly op: string }>;
   readonly refreshIdentity: () => Promise<void>;
   readonly keepAliveMs?: number;
+  /** Whether supportedFeatures lists FastTrack (enabled in config and supported by the HostGAPlugin). */
+  readonly fastTrack?: () => boolean;
 }
 
 /** Upstream uploads every 6 s; we upload on change plus this keep-alive (fabric sees a live agent). */
@@ -34,6 +39,8 @@ export class UploadingStatusReporter implements StatusReporter {
   private lastKey = '';
   private lastUploadMs = -Infinity;
   private missingUriLogged = false;
+  /** reportHeartbeat per handler folder (the manifest does not change once unpacked). */
+  private readonly heartbeatFlags = new Map<string, boolean>();
   /** The latest status JSON built (what `waagent status` and the history show). */
   lastJson = '';
 
@@ -55,11 +62,15 @@ export class UploadingStatusReporter implements StatusReporter {
     const configDir = join(base, 'config');
     const hs = await readHandlerStatus(configDir);
     if (hs.problem) this.deps.logger.warn(hs.problem);
-    if (!hs.value) return [];
+    const running = this.deps.inProgress?.get(spec.name);
+    if (!hs.value && !running) return [];
     const state = (await readHandlerState(configDir)).value;
     const installed = state === 'Installed' || state === 'Enabled';
-    const entry = { name: spec.name, version, status: hs.value.status, code: hs.value.code, message: hs.value.message, supportsMultiConfig: spec.isMultiConfig };
-    if (!installed || spec.settings.length === 0) return [{ ...entry, extensionStatus: null }];
+    let entry = hs.value
+      ? { name: spec.name, version, status: hs.value.status as string, code: hs.value.code, message: hs.value.message, supportsMultiConfig: spec.isMultiConfig }
+      : { name: spec.name, version: running!.version, status: 'NotReady', code: 0, message: `${running!.op[0]!.toUpperCase()}${running!.op.slice(1)} in progress`, supportsMultiConfig: spec.isMultiConfig };
+    if (installed && hs.value) entry = { ...entry, ...(await this.heartbeat(base, entry)) };
+    if ((!installed && !running) || spec.settings.length === 0) return [{ ...entry, extensionStatus: null }];
     const out: HandlerStatusEntry[] = [];
     for (const s of spec.settings) {
       if (spec.isMultiConfig && s.state !== 'enabled') continue;
@@ -78,6 +89,20 @@ export class UploadingStatusReporter implements StatusReporter {
     return out;
   }
 
+  /** For reportHeartbeat handlers, heartbeat.log replaces the handler status and message (§12). */
+  private async heartbeat(base: string, entry: { status: string; code: number; message: string | null }): Promise<{ status: string; code: number; message: string | null }> {
+    let reports = this.heartbeatFlags.get(base);
+    if (reports === undefined) {
+      reports = await loadHandlerManifest(base).then((m) => m.reportHeartbeat, () => false);
+      this.heartbeatFlags.set(base, reports);
+    }
+    if (!reports) return entry;
+    const hb = await readHeartbeat(join(base, 'heartbeat.log'), this.deps.clock.now());
+    if (hb.kind === 'ok') return { status: hb.status ?? entry.status, code: entry.code, message: hb.message === undefined ? entry.message : hb.message };
+    if (hb.kind === 'unresponsive') return { status: hb.status, code: hb.code, message: hb.message };
+    return { status: 'NotReady', code: hb.code, message: hb.message };
+  }
+
   async report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void> {
     const { clock, logger, osInfo } = this.deps;
     const handlers = await this.collect(gs);
@@ -86,7 +111,7 @@ export class UploadingStatusReporter implements StatusReporter {
       goalState: processed ? { inSvdSeqNo: processed.inSvdSeqNo, status: processed.status, code: processed.code, message: processed.message, processedAt: processed.timestampMs } : null,
       osInfo: { computerName: osInfo.hostname, osName: osInfo.id, osVersion: osInfo.version },
       versioningGovernance: false,
-      fastTrack: false,
+      fastTrack: this.deps.fastTrack?.() ?? false,
     };
     const now = clock.now();
     const json = serializeVmStatus(buildVmStatus({ ...input, now }));

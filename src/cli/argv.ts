@@ -20,6 +20,9 @@ const LEGACY_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['?', '--help'],
 ];
 
+/** Options whose value is the next word; that word is copied verbatim (`/debug/x.conf` is a path, not `-debug`). */
+const TAKES_VALUE = new Set(['--configuration-path', '--setup-firewall']);
+
 /** Words that start a subcommand of ours; what follows belongs to it and is left alone. */
 export const SUBCOMMANDS = new Set(['emulator', 'status', 'emulate']);
 
@@ -30,6 +33,10 @@ export function normalizeArgv(args: readonly string[]): string[] {
     if (SUBCOMMANDS.has(arg)) {
       out.push(...args.slice(i));
       break;
+    }
+    if (TAKES_VALUE.has(arg) && i + 1 < args.length) {
+      out.push(arg, args[++i]!);
+      continue;
     }
     const m = /^(?:-+|\/+)(.+)$/.exec(arg);
     if (!m) {
@@ -51,4 +58,33 @@ export function normalizeArgv(args: readonly string[]): string[] {
     out.push(legacy ? legacy[1] : arg);
   }
   return out;
+}
+
+/** What precedes the first subcommand in normalized args, as seen before commander is loaded. */
+export interface TopLevelArgs {
+  /** Flags (words starting with `-`), option values excluded. */
+  readonly flags: ReadonlySet<string>;
+  /** Words that are neither flags nor option values. */
+  readonly positionals: readonly string[];
+  readonly configurationPath?: string;
+  readonly subcommand?: string;
+}
+
+export function scanTopLevel(args: readonly string[]): TopLevelArgs {
+  const flags = new Set<string>();
+  const positionals: string[] = [];
+  let configurationPath: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (SUBCOMMANDS.has(arg)) return { flags, positionals, ...(configurationPath === undefined ? {} : { configurationPath }), subcommand: arg };
+    if (TAKES_VALUE.has(arg)) {
+      flags.add(arg);
+      const value = args[++i];
+      if (arg === '--configuration-path' && value !== undefined) configurationPath = value;
+      continue;
+    }
+    if (arg.startsWith('-') && arg !== '-') flags.add(arg);
+    else positionals.push(arg);
+  }
+  return { flags, positionals, ...(configurationPath === undefined ? {} : { configurationPath }) };
 }

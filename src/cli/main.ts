@@ -1,7 +1,9 @@
 // Entry point: rewrites upstream's single-dash spellings, then dispatches with commander.
-// Command modules are imported lazily so `waagent --version` stays fast.
-import { Command, CommanderError } from 'commander';
-import { normalizeArgv } from './argv.js';
+// `--version`, `--help` and the configuration-path check run before commander and the command modules are
+// imported (all lazily), so `waagent --version` stays fast.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { normalizeArgv, scanTopLevel } from './argv.js';
 import { usageText } from './usage.js';
 
 export interface GlobalOptions {
@@ -15,15 +17,51 @@ export interface GlobalOptions {
   force?: boolean;
 }
 
+const ARGV0 = 'waagent';
+/** Flags that may accompany `--version` without changing what it prints. */
+const VERSION_COMPANIONS = new Set(['--version', '--verbose', '--debug', '--force', '--configuration-path']);
+/** Upstream commands we recognise but do not implement (agent-lifecycle.md §11, §12). */
+const UNSUPPORTED: ReadonlyArray<readonly [string, string]> = [
+  ['--deprovision', '-deprovision'],
+  ['--deprovision-user', '-deprovision+user'],
+  ['--register-service', '-register-service'],
+  ['--collect-logs', '-collect-logs'],
+  ['--start', '-start'],
+  ['--setup-firewall', '-setup-firewall'],
+];
+
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const args = normalizeArgv(argv);
-  if (args.length === 1 && args[0] === '--version') {
-    const { versionText } = await import('./commands/version.js');
-    process.stdout.write(versionText());
-    return 0;
+  const top = scanTopLevel(args);
+  if (top.subcommand === undefined) {
+    // As upstream's parse_args: checked for every command, before anything else runs.
+    if (top.configurationPath !== undefined && !existsSync(top.configurationPath)) {
+      process.stderr.write(`Error: Configuration file ${top.configurationPath} does not exist\n`);
+      process.stdout.write(usageText(ARGV0));
+      return 1;
+    }
+    if (top.flags.has('--help') || top.flags.has('-h')) {
+      process.stdout.write(usageText(ARGV0));
+      return 0;
+    }
+    if (top.flags.has('--version') && top.positionals.length === 0 && [...top.flags].every((f) => VERSION_COMPANIONS.has(f))) {
+      const { versionText } = await import('./commands/version.js');
+      process.stdout.write(versionText());
+      return 0;
+    }
+    const unsupported = UNSUPPORTED.find(([flag]) => top.flags.has(flag));
+    if (unsupported) {
+      process.stderr.write(`Error: ${unsupported[1]} is not supported by waagent-ts\n`);
+      return 1;
+    }
   }
+  return runCommander(args);
+}
+
+async function runCommander(args: string[]): Promise<number> {
+  const { Command: CommandClass, CommanderError } = await import('commander');
   let exitCode = 0;
-  const program = new Command('waagent')
+  const program: Command = new CommandClass(ARGV0)
     .description('Azure Linux guest agent (waagent-ts)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -54,7 +92,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return 0;
-      process.stderr.write(usageText('waagent'));
+      process.stderr.write(usageText(ARGV0));
       return err.exitCode === 0 ? 0 : 1;
     }
     throw err;
@@ -80,6 +118,6 @@ async function runLegacy(opts: GlobalOptions): Promise<number> {
     const { runDaemon } = await import('./commands/daemon.js');
     return runDaemon(opts);
   }
-  process.stdout.write(usageText('waagent'));
+  process.stdout.write(usageText(ARGV0));
   return 0;
 }

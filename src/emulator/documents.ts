@@ -120,12 +120,24 @@ function pluginXml(e: ScenarioExtension, ctx: DocumentContext): string {
 
 function pluginSettingsXml(e: ScenarioExtension): string {
   if (e.noSettings) return '';
+  if (e.multiConfig) return multiConfigSettingsXml(e, e.multiConfig);
   const dependsOn = e.dependencyLevel === undefined ? '' : `      <DependsOn dependencyLevel="${e.dependencyLevel}" />\n`;
   return (
     `    <Plugin name="${escapeAttr(e.name)}" version="${escapeAttr(e.version)}">\n` +
     dependsOn +
     `      <RuntimeSettings seqNo="${e.seqNo}">${escapeText(settingsJson(e))}</RuntimeSettings>\n    </Plugin>\n`
   );
+}
+
+function multiConfigSettingsXml(e: ScenarioExtension, exts: NonNullable<ScenarioExtension['multiConfig']>): string {
+  const body = exts
+    .map((x) => {
+      const dependsOn = x.dependencyLevel === undefined ? '' : `      <DependsOn name="${escapeAttr(x.name)}" dependencyLevel="${x.dependencyLevel}" />\n`;
+      const json = settingsJson({ ...e, publicSettings: x.publicSettings });
+      return dependsOn + `      <ExtensionRuntimeSettings seqNo="${x.seqNo}" name="${escapeAttr(x.name)}" state="${x.state ?? 'enabled'}">${escapeText(json)}</ExtensionRuntimeSettings>\n`;
+    })
+    .join('');
+  return `    <Plugin name="${escapeAttr(e.name)}" version="${escapeAttr(e.version)}">\n${body}    </Plugin>\n`;
 }
 
 export function extensionsConfigXml(s: ResolvedScenario, ctx: DocumentContext): string {

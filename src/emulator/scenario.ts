@@ -25,7 +25,18 @@ export interface ScenarioExtension extends ScenarioPackage {
   readonly availableVersions?: readonly ScenarioPackage[];
   /** The primary manifest location answers 404; only failoverlocation works. */
   readonly failPrimaryManifest?: boolean;
+  /** Multi-config handler: one ExtensionRuntimeSettings per named extension (seqNo/publicSettings above unused). */
+  readonly multiConfig?: readonly ScenarioMcExtension[];
 }
+
+export interface ScenarioMcExtension {
+  readonly name: string;
+  readonly seqNo: number;
+  readonly state?: 'enabled' | 'disabled';
+  readonly publicSettings?: unknown;
+  readonly dependencyLevel?: number;
+}
+
 
 export interface ScenarioGAFamily {
   readonly name: string;
@@ -62,7 +73,7 @@ export interface ResolvedScenario {
   readonly extensions: readonly ScenarioExtension[];
 }
 
-export const MAX_EXTENSIONS = 64;
+export const MAX_EXTENSIONS = 128;
 
 const nameRe = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 const versionRe = /^[0-9A-Za-z.+_-]{1,64}$/;
@@ -83,6 +94,16 @@ const extensionSchema = packageSchema.extend({
   dependencyLevel: z.number().int().min(0).max(1000).optional(),
   availableVersions: z.array(packageSchema).max(50).optional(),
   failPrimaryManifest: z.boolean().optional(),
+  multiConfig: z
+    .array(z.object({
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+      seqNo: z.number().int().min(0),
+      state: z.enum(['enabled', 'disabled']).optional(),
+      publicSettings: z.unknown().optional(),
+      dependencyLevel: z.number().int().min(0).max(1000).optional(),
+    }))
+    .max(20)
+    .optional(),
 });
 
 export const scenarioSchema = z.object({

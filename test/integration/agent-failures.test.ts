@@ -28,9 +28,9 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, scenario: 
 
 test('a failing enable is reported NotReady with code 1009, the operation, exit code and output tails', async (t) => {
   const { emu } = await setup(t, { extensions: [ext(0, { fail: 'enable' })] });
-  const rec = await emu.waitFor((s) => handler(s, NAME)?.status === 'NotReady', 30_000);
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.code === 1009, 30_000);
   const h = handler(rec.status, NAME)!;
-  assert.equal(h.code, 1009);
+  assert.equal(h.status, 'NotReady');
   assert.match(h.message!, /Enable: Non-zero exit code: 3, \S+\/Test\.Recorder-1\.0\.0\/bin\/handler\.sh enable/);
   assert.match(h.message!, /\[stdout\]\n[\s\S]*the last stdout line\n+\[stderr\]\nstderr: enable is failing on purpose/);
   // Only the tail of the long stdout is kept.
@@ -80,7 +80,7 @@ test('a package with a ../ entry is rejected and reported; nothing is written ou
   const zipPath = join(dir, 'evil.zip');
   await writeFile(zipPath, patchName(await buildZip(items), 'zz/evil.txt', '../evil.txt'));
   const { emu, root } = await setup(t, { extensions: [{ ...ext(0), packageDir: undefined, packageZip: zipPath }] });
-  const rec = await emu.waitFor((s) => handler(s, NAME)?.status === 'NotReady', 30_000);
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.code === 1001, 30_000);
   const h = handler(rec.status, NAME)!;
   assert.equal(h.code, 1001);
   assert.match(h.message!, /Failed to download artifacts: .*\.\.\/evil\.txt/);

@@ -50,7 +50,7 @@ test('installs and enables an extension, reports success, and does nothing more 
   await emu.state.waitUntil(() => emu.state.requests({ path: '/machine/?comp=goalstate' }).length >= polls + 3, 15_000, 'three more polls');
   const lines = (await commandsLog(root.extLogDir)).trim().split('\n');
   assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['install', 'enable']);
-  assert.match(lines[1]!, /seq=0 version=1\.0\.0 uninstall_rc=NOT_RUN/);
+  assert.match(lines[1]!, /seq=0 ext= version=1\.0\.0 uninstall_rc=NOT_RUN/);
   assert.match(lines[1]!, new RegExp(`pwd=${base}$`));
 
   const log = await agent.log();
