@@ -30,7 +30,7 @@ function ext(version: string, seqNo: number, more: Partial<ScenarioExtension> = 
 
 const succeeded = (version: string, seq: number) => (s: unknown) => {
   const h = handler(s, NAME);
-  return h?.handlerVersion === version && h.ext?.sequenceNumber === seq && h.ext.status === 'success';
+  return h?.status === 'Ready' && h.handlerVersion === version && h.ext?.sequenceNumber === seq && h.ext.status === 'success';
 };
 
 test('upgrade runs old disable, update, old uninstall, new install, new enable, in that order', async (t) => {
