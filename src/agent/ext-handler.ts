@@ -6,6 +6,7 @@ import { WireClient } from '../protocol/wire-client.js';
 import { HostPluginClient } from '../protocol/host-plugin.js';
 import { ArtifactDownloader } from '../extensions/download.js';
 import { HandlerProcessor } from '../extensions/handler-processor.js';
+import { refreshHandlerEnvironments } from '../extensions/installed.js';
 import { readOsInfo } from '../platform/os-info.js';
 import { libFile } from '../state/paths.js';
 import { AGENT_NAME, AGENT_VERSION } from '../version.js';
@@ -52,6 +53,8 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
       logger.info(`OS: ${os.id} ${os.version}, Node.js: ${process.version}`);
       for (const w of world.configWarnings) logger.warn(w);
       await mkdir(paths.libDir, { recursive: true, mode: 0o700 });
+      const envs = await refreshHandlerEnvironments(paths, (dir, err) => logger.warn(`Cannot rewrite ${dir}/HandlerEnvironment.json: ${errorMessage(err)}`));
+      if (envs > 0) logger.info(`Rewrote HandlerEnvironment.json of ${envs} installed handler(s)`);
       for (let attempt = 1; !signal.aborted; attempt++) {
         try {
           await wire.checkVersion(signal);
