@@ -1,18 +1,26 @@
 // Wires the extension-handler process together from a composed World.
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { World } from '../compose.js';
 import { errorMessage } from '../errors.js';
 import { WireClient } from '../protocol/wire-client.js';
 import { HostPluginClient } from '../protocol/host-plugin.js';
+import { Certificates } from '../protocol/certificates.js';
+import { createOpenssl } from '../platform/openssl.js';
 import { ArtifactDownloader } from '../extensions/download.js';
 import { HandlerProcessor } from '../extensions/handler-processor.js';
 import { refreshHandlerEnvironments } from '../extensions/installed.js';
+import { reportProvisioningHealth } from './provisioning.js';
 import { readOsInfo } from '../platform/os-info.js';
 import { libFile } from '../state/paths.js';
+import { writeFileAtomic } from '../state/atomic-write.js';
+import { startFirewallKeeper } from './firewall-keeper.js';
 import { AGENT_NAME, AGENT_VERSION } from '../version.js';
 import { GoalStateFetcher } from './goal-state-fetcher.js';
+import { VmSettingsFetcher } from './vm-settings-fetcher.js';
 import { AgentLoop } from './loop.js';
 import { UploadingStatusReporter } from './status-reporter.js';
+import { createUpdateStep } from './update-step.js';
+import { createAgentTelemetry } from '../telemetry/agent-telemetry.js';
 
 export interface ExtHandlerAgent {
   readonly loop: AgentLoop;
@@ -25,7 +33,13 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
   const { clock, logger, http, retry, paths, config } = world;
   const wire = new WireClient({ http, clock, logger, baseUrl: world.wireServerUrl, retry });
   const hostPlugin = new HostPluginClient({ http, clock, logger, baseUrl: world.hostPluginUrl, retry });
-  const fetcher = new GoalStateFetcher({ wire, hostPlugin, logger, paths });
+  const certificates = new Certificates({ wire, openssl: createOpenssl({ path: config['OS.OpensslPath'] }), paths, logger, clock });
+  const vmSettings = new VmSettingsFetcher({
+    hostPlugin, clock, logger, paths, enabled: config['Debug.EnableFastTrack'], refreshIdentity: () => refreshIdentity(),
+  });
+  const fetcher = new GoalStateFetcher({ wire, hostPlugin, logger, paths, certificates, vmSettings });
+  // Event files, collector and sender on their own timers (src/telemetry/README.md).
+  const telemetry = createAgentTelemetry(world, wire, () => fetcher.latest);
   const refreshIdentity = async () => {
     const { value } = await wire.getGoalState();
     hostPlugin.setIdentity(value.containerId, value.roleConfigName);
@@ -36,13 +50,14 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
     commandTimeoutMs: config['Extensions.CommandTimeout'] * 1000,
     longCommandTimeoutMs: config['Extensions.LongCommandTimeout'] * 1000,
     agentEnv: process.env,
+    onOperationResult: telemetry.onOperationResult,
   });
   const reporter = new UploadingStatusReporter({
     clock, logger, paths, osInfo: readOsInfo(), resolvedVersions: processor.resolved, inProgress: processor.inProgress, refreshIdentity,
-    upload: { http, clock, logger, hostPlugin, retry },
+    upload: { http, clock, logger, hostPlugin, retry }, fastTrack: () => vmSettings.advertised,
   });
   const periodMs = (config['Extensions.Enabled'] ? config['Extensions.GoalStatePeriod'] : 300) * 1000;
-  const loop = new AgentLoop({ clock, logger, fetcher, processor, reporter, periodMs });
+  const loop = new AgentLoop({ clock, logger, fetcher, processor: telemetry.wrapProcessor(processor), reporter, periodMs, updater: createUpdateStep(world, { hostPlugin, refreshIdentity }) });
 
   return {
     loop,
@@ -52,15 +67,27 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
       logger.info(`${AGENT_NAME}-${AGENT_VERSION} running as the goal state agent`);
       logger.info(`OS: ${os.id} ${os.version}, Node.js: ${process.version}`);
       for (const w of world.configWarnings) logger.warn(w);
-      await mkdir(paths.libDir, { recursive: true, mode: 0o700 });
+      // A lib dir that cannot be created is logged, not thrown: exiting would only make the daemon restart us in a loop.
+      await mkdir(paths.libDir, { recursive: true, mode: 0o700 }).catch((err) => logger.error(`Cannot create the lib dir ${paths.libDir}: ${errorMessage(err)}`));
       const envs = await refreshHandlerEnvironments(paths, (dir, err) => logger.warn(`Cannot rewrite ${dir}/HandlerEnvironment.json: ${errorMessage(err)}`));
       if (envs > 0) logger.info(`Rewrote HandlerEnvironment.json of ${envs} installed handler(s)`);
+      // In the background, re-checked every period (agent-lifecycle.md §7); refuses a loopback address (emulator).
+      const firewall = config['OS.EnableFirewall']
+        ? startFirewallKeeper({ clock, logger, address: world.wireServerAddress, periodMs: config['OS.EnableFirewallPeriod'] * 1000, logPeriodMs: config['Debug.FirewallRulesLogPeriod'] * 1000 }, signal)
+        : undefined;
       for (let attempt = 1; !signal.aborted; attempt++) {
         try {
           await wire.checkVersion(signal);
-          await writeFile(libFile(paths, 'WireServerEndpoint'), world.wireServerAddress);
-          await writeFile(libFile(paths, 'Protocol'), 'WireProtocol');
+          // Best effort: a full or read-only lib dir is logged and shown in the status, never a reason to stop here.
+          for (const [name, text] of [['WireServerEndpoint', world.wireServerAddress], ['Protocol', 'WireProtocol']] as const) {
+            await writeFileAtomic(libFile(paths, name), text).catch((err) => logger.error(errorMessage(err)));
+          }
           logger.info(`Wire protocol version negotiated with ${world.wireServerUrl}`);
+          telemetry.start();
+          // In the background: its retries (up to 30, 15 s apart) must never delay extension handling.
+          void wire.getGoalState(signal)
+            .then(({ value }) => reportProvisioningHealth(config['Provisioning.Agent'], wire, value, logger, signal))
+            .catch((err) => logger.warn(`Cannot report health to the fabric: ${errorMessage(err)}`));
           break;
         } catch (err) {
           if (signal.aborted) return;
@@ -69,6 +96,8 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
         }
       }
       await loop.run(signal);
+      await telemetry.stop();
+      await firewall?.stop();
     },
   };
 }

@@ -3,14 +3,19 @@ import type { Logger } from '../deps.js';
 import type { ExtensionsGoalState, HostingEnvironment, WireGoalState } from '../protocol/goal-state.js';
 import type { WireClient } from '../protocol/wire-client.js';
 import type { HostPluginClient } from '../protocol/host-plugin.js';
+import type { Certificates } from '../protocol/certificates.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { libFile, type Paths } from '../state/paths.js';
 import { ZERO_GUID } from '../protocol/goal-state.js';
+import { isOlderThanFastTrack, selectExtensionsGoalState, ticksToTimestamp } from './fast-track.js';
+import type { VmSettingsFetcher } from './vm-settings-fetcher.js';
 
 export interface FullGoalState {
   readonly wire: WireGoalState;
   readonly hostingEnv: HostingEnvironment | null;
   readonly extensions: ExtensionsGoalState;
+  /** Older than the most recent Fast Track goal state: reported on but never executed (hostgaplugin.md §3.5). */
+  readonly extensionsOutdated?: boolean;
 }
 
 export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalState {
@@ -24,25 +29,69 @@ export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalSta
 export class GoalStateFetcher {
   private current: FullGoalState | null = null;
 
-  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths }) {}
+  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher }) {}
 
   get latest(): FullGoalState | null {
     return this.current;
   }
 
   /**
-   * One poll: GET the goal state (identity headers refreshed every time); on a new incarnation, or when
-   * forced, fetch ExtensionsConfig, HostingEnvironmentConfig and SharedConfig. Any failure aborts the
-   * update and leaves the previous goal state in place, so the next poll retries.
+   * One poll (wire-protocol.md §5.2): GET the goal state (identity headers refreshed every time) and the vmSettings;
+   * on a new incarnation, or when forced, fetch ExtensionsConfig, HostingEnvironmentConfig and SharedConfig; then
+   * choose the extensions goal state (fast-track.ts). Any failure, a vmSettings one included, aborts the update and
+   * leaves the previous goal state in place, so the next poll retries.
    */
   async update(opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<{ goalState: FullGoalState; changed: boolean }> {
-    const { wire: client, hostPlugin, logger, paths } = this.deps;
+    const { wire: client, hostPlugin, vmSettings } = this.deps;
     const { value: wire } = await client.getGoalState(opts.signal);
     hostPlugin.setIdentity(wire.containerId, wire.roleConfigName);
-    if (!opts.force && this.current && this.current.wire.incarnation === wire.incarnation) {
-      this.current = { ...this.current, wire };
+    const previous = this.current;
+    const wireChanged = opts.force === true || previous === null || previous.wire.incarnation !== wire.incarnation;
+    const vm = vmSettings ? await vmSettings.fetch(opts) : null;
+    if (vm?.supportStopped) return this.restoreWireServerGoalState(wire, opts.signal);
+    if (!wireChanged && !vm?.updated && previous) {
+      this.current = { ...previous, wire };
       return { goalState: this.current, changed: false };
     }
+    const fetched = wireChanged ? await this.fetchWireDocuments(wire, opts.signal) : null;
+    const extensions =
+      selectExtensionsGoalState({
+        current: previous?.extensions ?? null,
+        extensionsConfig: fetched?.extensions ?? null,
+        vmSettings: vm?.goalState ?? null,
+        vmSettingsUpdated: vm?.updated ?? false,
+      }) ?? fetched?.extensions ?? emptyExtensionsGoalState(wire.incarnation);
+    let outdated = extensions === previous?.extensions ? (previous.extensionsOutdated ?? false) : false;
+    // With Fast Track turned off, the first goal state may be older than a Fast Track one run before the restart.
+    if (previous === null && vmSettings && !vmSettings.enabled) {
+      outdated = await this.markIfOutdated(extensions, 'The current Fabric goal state is older than the most recent FastTrack goal state; will skip it.');
+    }
+    this.current = { wire, hostingEnv: fetched?.hostingEnv ?? previous?.hostingEnv ?? null, extensions, extensionsOutdated: outdated };
+    return { goalState: this.current, changed: true };
+  }
+
+  /** The plugin stopped supporting vmSettings (e.g. the VM moved to an older host): back to the WireServer goal state. */
+  private async restoreWireServerGoalState(wire: WireGoalState, signal?: AbortSignal): Promise<{ goalState: FullGoalState; changed: boolean }> {
+    this.deps.logger.info('The HGAP stopped supporting vmSettings; will fetched the goal state from the WireServer.');
+    const fetched = await this.fetchWireDocuments(wire, signal);
+    const outdated = await this.markIfOutdated(fetched.extensions, 'Fetched a Fabric goal state older than the most recent FastTrack goal state; will skip it.');
+    this.current = { wire, ...fetched, extensionsOutdated: outdated };
+    return { goalState: this.current, changed: true };
+  }
+
+  private async markIfOutdated(egs: ExtensionsGoalState, message: string): Promise<boolean> {
+    const vmSettings = this.deps.vmSettings;
+    const fastTrack = vmSettings ? await vmSettings.lastFastTrackTimestamp() : null;
+    if (!vmSettings || !isOlderThanFastTrack(egs, fastTrack)) return false;
+    this.deps.logger.info(`${message}\nFabric:    ${ticksToTimestamp(egs.createdOnTicks)}\nFastTrack: ${fastTrack}`);
+    // Upstream deletes it once status was reported for the outdated goal state; here it goes a moment earlier.
+    await vmSettings.clearFastTrackState();
+    return true;
+  }
+
+  private async fetchWireDocuments(wire: WireGoalState, signal?: AbortSignal): Promise<{ hostingEnv: HostingEnvironment; extensions: ExtensionsGoalState }> {
+    const { wire: client, logger, paths } = this.deps;
+    const opts = { signal };
     logger.info(`Fetching goal state [incarnation ${wire.incarnation}]`);
     const extensions = wire.extensionsConfigUrl
       ? (await client.getExtensionsConfig(wire.extensionsConfigUrl, wire.incarnation, opts.signal)).value
@@ -51,7 +100,8 @@ export class GoalStateFetcher {
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does.
     await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 });
-    this.current = { wire, hostingEnv, extensions };
-    return { goalState: this.current, changed: true };
+    // Logs its own errors and never throws: a certificate failure must not fail the goal state.
+    if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
+    return { hostingEnv, extensions };
   }
 }

@@ -14,6 +14,11 @@ export interface StatusReporter {
   report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void>;
 }
 
+export interface AgentUpdateStep {
+  /** Runs every iteration before extensions are processed; never throws. True: exit so the daemon starts another agent version. */
+  check(gs: FullGoalState | null, signal: AbortSignal): Promise<boolean>;
+}
+
 export interface ProcessedGoalState {
   readonly id: string;
   readonly inSvdSeqNo: string;
@@ -30,6 +35,7 @@ export interface LoopDeps {
   readonly processor: ExtensionsProcessor;
   readonly reporter: StatusReporter;
   readonly periodMs: number;
+  readonly updater?: AgentUpdateStep;
 }
 
 const SUPPORTED_FEATURES = new Set(['MultipleExtensionsPerHandler']);
@@ -38,7 +44,9 @@ const FAILURE_LOG_INTERVAL_MS = 6 * 3600_000;
 export class AgentLoop {
   private processed: ProcessedGoalState | null = null;
   private consecutiveFailures = 0;
+  private outdatedLogged = '';
   private lastFailureLog = 0;
+  private exitRequested = false;
 
   constructor(private readonly deps: LoopDeps) {}
 
@@ -58,7 +66,14 @@ export class AgentLoop {
       if (signal.aborted) return;
       this.logFetchFailure(err);
     }
-    if (gs && gs.extensions.id !== this.processed?.id) await this.reportWhile(gs, this.processExtensions(gs.extensions, signal), signal);
+    // Agent update (even when the refresh failed), before extensions; it may end the loop (agent-lifecycle.md §4).
+    if (this.deps.updater && !signal.aborted && (await this.deps.updater.check(gs, signal))) {
+      this.exitRequested = true;
+      return;
+    }
+    // An outdated goal state (older than the last Fast Track one) is never executed; the previous one stays reported.
+    if (gs?.extensionsOutdated) this.logOutdated(gs.extensions.id);
+    else if (gs && gs.extensions.id !== this.processed?.id) await this.reportWhile(gs, this.processExtensions(gs.extensions, signal), signal);
     try {
       await this.deps.reporter.report(gs, this.processed);
     } catch (err) {
@@ -70,8 +85,9 @@ export class AgentLoop {
   async run(signal: AbortSignal): Promise<void> {
     const { logger, clock, periodMs } = this.deps;
     logger.info(`Goal State Period: ${periodMs / 1000} sec. This indicates how often the agent checks for new goal states and reports status.`);
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.exitRequested) {
       await this.runOnce(signal);
+      if (this.exitRequested) break;
       try {
         await clock.sleep(periodMs, signal);
       } catch {
@@ -95,6 +111,12 @@ export class AgentLoop {
     })();
     await finished;
     await ticker;
+  }
+
+  private logOutdated(id: string): void {
+    if (id === this.outdatedLogged) return;
+    this.outdatedLogged = id;
+    this.deps.logger.info(`Not executing ${id}: it is older than the most recent Fast Track goal state`);
   }
 
   private logFetchFailure(err: unknown): void {

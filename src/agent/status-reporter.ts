@@ -10,11 +10,12 @@ import { installedVersion } from '../extensions/installed.js';
 import { statusFileName } from '../extensions/settings.js';
 import { readExtensionStatus, readHeartbeat } from '../extensions/status-file.js';
 import { loadHandlerManifest } from '../extensions/package.js';
-import { buildVmStatus, serializeVmStatus, type HandlerStatusEntry } from './status-report.js';
+import { buildVmStatus, serializeVmStatus, type HandlerStatusEntry, type VmStatusObject } from './status-report.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
 import type { ProcessedGoalState, StatusReporter } from './loop.js';
 import type { OsInfo } from '../platform/os-info.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import { writeProblem } from '../state/write-health.js';
 
 export interface StatusReporterDeps {
   readonly clock: Clock;
@@ -34,6 +35,13 @@ export interface StatusReporterDeps {
 
 /** Upstream uploads every 6 s; we upload on change plus this keep-alive (fabric sees a live agent). */
 export const STATUS_KEEPALIVE_MS = 60_000;
+
+/** A failed state write (full disk, read-only lib dir) shown in guestAgentStatus: the agent runs but cannot persist state. */
+function withWriteProblem(status: VmStatusObject, problem: string | null): VmStatusObject {
+  const ga = (status.aggregateStatus as { guestAgentStatus?: { formattedMessage?: { message: string | null } } } | undefined)?.guestAgentStatus;
+  if (problem && ga?.formattedMessage) ga.formattedMessage.message = `Guest Agent is running, but cannot persist its state: ${problem}`;
+  return status;
+}
 
 export class UploadingStatusReporter implements StatusReporter {
   private lastKey = '';
@@ -114,10 +122,11 @@ export class UploadingStatusReporter implements StatusReporter {
       fastTrack: this.deps.fastTrack?.() ?? false,
     };
     const now = clock.now();
-    const json = serializeVmStatus(buildVmStatus({ ...input, now }));
+    const problem = writeProblem(now);
+    const json = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now }), problem));
     this.lastJson = json;
     // Compare without the report timestamps, which change every time.
-    const key = serializeVmStatus(buildVmStatus({ ...input, now: 0 }));
+    const key = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now: 0 }), problem));
     const keepAlive = this.deps.keepAliveMs ?? STATUS_KEEPALIVE_MS;
     if (key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
     const blob = gs?.extensions.statusUploadBlob;

@@ -3,6 +3,7 @@
 // imported (all lazily), so `waagent --version` stays fast.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { EmulateCommandOptions } from './commands/emulate.js';
 import { normalizeArgv, scanTopLevel } from './argv.js';
 import { usageText } from './usage.js';
 
@@ -86,6 +87,24 @@ async function runCommander(args: string[]): Promise<number> {
     .action(async (opts: { listen: string; hostPluginPort: string; scenario?: string; publicBaseUrl?: string }) => {
       const { runEmulatorCommand } = await import('./commands/emulator.js');
       exitCode = await runEmulatorCommand(opts);
+    });
+  program
+    .command('emulate')
+    .description('test an extension handler locally through the real agent and the fabric emulator; report contract breaches')
+    .argument('<package>', 'handler folder or zip')
+    .option('--settings <file>', 'JSON {"publicSettings": {...}, "protectedSettings": {...}}')
+    .option('--second-settings <file>', 'settings of the second goal state (default: the same, next sequence number)')
+    .option('--from <old>', 'install this older package first, then update to PACKAGE')
+    .option('--name <Publisher.Type>', 'handler name (default: from the file name, else Emulate.<name>)')
+    .option('--handler-version <version>', 'version of PACKAGE (default: from the file name, else 1.0.0; 1.1.0 with --from)')
+    .option('--from-version <version>', 'version of OLD (default: from the file name, else 1.0.0)')
+    .option('--timeout <seconds>', 'per phase: wait for a terminal status, and each command\'s limit', '120')
+    .option('--json', 'print one JSON report on stdout (the timeline goes to stderr)')
+    .option('--keep', 'keep the scratch root even when nothing was breached')
+    .addHelpText('after', '\nExamples:\n  waagent emulate ./Contoso.Hello-1.0.0 --settings settings.json\n  waagent emulate Contoso.Hello__1.1.0.zip --from Contoso.Hello__1.0.0.zip --json > report.json\n\nExit code: 0 no breach, 1 breaches of the handler contract, 2 the run failed.\n')
+    .action(async (pkg: string, opts: EmulateCommandOptions) => {
+      const { runEmulateCommand } = await import('./commands/emulate.js');
+      exitCode = await runEmulateCommand(pkg, opts);
     });
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -129,6 +129,9 @@ export const CONFIG_KEYS = {
   'Debug.EnableCgroupV2ResourceLimiting': sw(true),
   'Debug.EnableExtensionPolicy': sw(false),
   'Debug.EnableSignatureValidation': sw(false),
+  // Ours: a downloaded agent version that exits abnormally this many times within the window (seconds) is blacklisted.
+  'Debug.AgentCrashLoopCount': int(3),
+  'Debug.AgentCrashLoopWindow': int(300),
   // Ours, not upstream's: limits for a handler command (upstream hard-codes them).
   'Extensions.CommandTimeout': int(1200),
   /** For CustomScript, Chef and DSC, whose commands legitimately run long. */

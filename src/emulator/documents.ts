@@ -1,6 +1,7 @@
 // Generates the WireServer documents from a scenario. Pure: no I/O. Independent of the agent's parsers on purpose.
 import type { ResolvedScenario, ScenarioExtension, ScenarioPackage } from './scenario.js';
 import { certificatesUrl, configUrl, manifestUrl, packageUrl } from './urls.js';
+import { familyUris } from './agent-packages.js';
 
 export interface DocumentContext {
   /** Base URL the agent uses to reach the emulator's WireServer port (no trailing slash). */
@@ -10,6 +11,8 @@ export interface DocumentContext {
   readonly createdAtMs: number;
   readonly activityId: string;
   readonly correlationId: string;
+  /** Encrypted protectedSettings per extension name (prepared by the fabric; openssl is async). */
+  readonly protectedSettings?: ReadonlyMap<string, { readonly data: string; readonly thumbprint: string }>;
 }
 
 const XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n';
@@ -90,18 +93,23 @@ export function fullConfigXml(s: ResolvedScenario): string {
   return XML_DECL + `<FullConfig version="1.0.0.0" goalStateIncarnation="${s.incarnation}" />\n`;
 }
 
-/** No tenant certificates yet: a CertificateFile without Data means "no certificates". */
-export function certificatesXml(s: ResolvedScenario): string {
+/** A CertificateFile; without `data` (base64 CMS of the PKCS#12) it means "no certificates". */
+export function certificatesXml(s: ResolvedScenario, data?: string): string {
   return (
     XML_DECL +
     '<CertificateFile xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="certificates10.xsd">\n' +
-    `  <Version>2012-11-30</Version>\n  <Incarnation>${s.incarnation}</Incarnation>\n  <Format>Pkcs7BlobWithPfxContents</Format>\n</CertificateFile>\n`
+    `  <Version>2012-11-30</Version>\n  <Incarnation>${s.incarnation}</Incarnation>\n  <Format>Pkcs7BlobWithPfxContents</Format>\n` +
+    (data === undefined ? '' : `  <Data>${escapeText(data)}</Data>\n`) +
+    '</CertificateFile>\n'
   );
 }
 
 /** The RuntimeSettings text: `{"runtimeSettings":[{"handlerSettings":{...}}]}`. */
-export function settingsJson(e: ScenarioExtension): string {
-  const handlerSettings = e.publicSettings === undefined ? {} : { publicSettings: e.publicSettings };
+export function settingsJson(e: ScenarioExtension, prot?: { readonly data: string; readonly thumbprint: string }): string {
+  const handlerSettings = {
+    ...(prot ? { protectedSettingsCertThumbprint: prot.thumbprint, protectedSettings: prot.data } : {}),
+    ...(e.publicSettings === undefined ? {} : { publicSettings: e.publicSettings }),
+  };
   return JSON.stringify({ runtimeSettings: [{ handlerSettings }] });
 }
 
@@ -118,14 +126,14 @@ function pluginXml(e: ScenarioExtension, ctx: DocumentContext): string {
   );
 }
 
-function pluginSettingsXml(e: ScenarioExtension): string {
+function pluginSettingsXml(e: ScenarioExtension, ctx: DocumentContext): string {
   if (e.noSettings) return '';
   if (e.multiConfig) return multiConfigSettingsXml(e, e.multiConfig);
   const dependsOn = e.dependencyLevel === undefined ? '' : `      <DependsOn dependencyLevel="${e.dependencyLevel}" />\n`;
   return (
     `    <Plugin name="${escapeAttr(e.name)}" version="${escapeAttr(e.version)}">\n` +
     dependsOn +
-    `      <RuntimeSettings seqNo="${e.seqNo}">${escapeText(settingsJson(e))}</RuntimeSettings>\n    </Plugin>\n`
+    `      <RuntimeSettings seqNo="${e.seqNo}">${escapeText(settingsJson(e, ctx.protectedSettings?.get(e.name)))}</RuntimeSettings>\n    </Plugin>\n`
   );
 }
 
@@ -143,8 +151,9 @@ function multiConfigSettingsXml(e: ScenarioExtension, exts: NonNullable<Scenario
 export function extensionsConfigXml(s: ResolvedScenario, ctx: DocumentContext): string {
   const families = s.gaFamilies
     .map((f) => {
-      const version = f.version === undefined ? '' : `<Version>${escapeText(f.version)}</Version>`;
-      const uris = (f.uris ?? []).map((u) => `<Uri>${escapeText(u)}</Uri>`).join('');
+      const opt = (tag: string, v: string | boolean | undefined): string => (v === undefined ? '' : `<${tag}>${v === true ? 'True' : v === false ? 'False' : escapeText(v)}</${tag}>`);
+      const version = opt('Version', f.version) + opt('FromVersion', f.fromVersion) + opt('IsVersionFromRSM', f.isVersionFromRSM) + opt('IsVMEnabledForRSMUpgrades', f.isVMEnabledForRSMUpgrades);
+      const uris = familyUris(ctx.base, s, f).map((u) => `<Uri>${escapeText(u)}</Uri>`).join('');
       return `      <GAFamily><Name>${escapeText(f.name)}</Name>${version}<Uris>${uris}</Uris></GAFamily>\n`;
     })
     .join('');
@@ -161,7 +170,7 @@ export function extensionsConfigXml(s: ResolvedScenario, ctx: DocumentContext): 
     '    </GAFamilies>\n    <Location>emulator</Location>\n  </GuestAgentExtension>\n' +
     features +
     '  <Plugins>\n' + s.extensions.map((e) => pluginXml(e, ctx)).join('') + '  </Plugins>\n' +
-    '  <PluginSettings>\n' + s.extensions.map(pluginSettingsXml).join('') + '  </PluginSettings>\n' +
+    '  <PluginSettings>\n' + s.extensions.map((e) => pluginSettingsXml(e, ctx)).join('') + '  </PluginSettings>\n' +
     `  <StatusUploadBlob statusBlobType="${s.statusBlobType}">${escapeText(ctx.statusBlobUrl)}</StatusUploadBlob>\n` +
     `  <InVMGoalStateMetaData inSvdSeqNo="${s.incarnation}" createdOnTicks="${toDotNetTicks(ctx.createdAtMs)}"` +
     ` activityId="${escapeAttr(ctx.activityId)}" correlationId="${escapeAttr(ctx.correlationId)}" />\n` +

@@ -5,35 +5,46 @@ import {
   type DocumentContext,
 } from './documents.js';
 import { BlobStore } from './blob-store.js';
+import { TenantCertificates, type CertificateCipher, type EncryptedSettings } from './certificates.js';
 import { FaultTable } from './faults.js';
 import { Recorder } from './recorder.js';
 import { Repository } from './repository.js';
 import { resolveInitial, resolveNext, type ResolvedScenario, type Scenario } from './scenario.js';
 import { statusBlobUrl, type ConfigType } from './urls.js';
+import { VmSettingsState, vmSettingsJson } from './vm-settings.js';
 
 export type DocumentName = 'versions' | 'goalState' | 'certificates' | ConfigType;
 
 export interface GoalStateInfo extends ResolvedScenario {
   readonly statusBlobUrl: string;
   readonly publishedAt: number;
+  /** What /vmSettings serves (null while fastTrack is off); its extensions differ after a fastTrackOnly publish. */
+  readonly vmSettings: { readonly etag: string; readonly inSvdSeqNo: number; readonly createdOnTicks: string; readonly extensions: ResolvedScenario['extensions'] } | null;
 }
 
 export class Fabric {
   readonly recorder = new Recorder();
   readonly faults = new FaultTable();
   readonly repository = new Repository();
+  /** The tenant certificate (generated on first use) protected settings are encrypted to. */
+  readonly tenant = new TenantCertificates();
   readonly blobs: BlobStore;
   /** Path of the status blob in the blob store; fixed for the emulator's lifetime. */
   readonly statusPath = `/blob/system/vm.${randomBytes(6).toString('hex')}.status`;
   private readonly sig = randomBytes(32).toString('base64');
   private readonly overrides = new Map<DocumentName, string>();
   private current: ResolvedScenario;
+  /** The newest published state: `current` plus fastTrackOnly changes, which reach the agent through vmSettings only. */
+  private latest: ResolvedScenario;
+  private readonly vm = new VmSettingsState();
   private ctx: Omit<DocumentContext, 'base' | 'statusBlobUrl'>;
   private base = 'http://127.0.0.1';
 
   constructor(initial: Scenario) {
     this.current = resolveInitial(initial);
     this.ctx = newContext();
+    this.latest = this.current;
+    this.vm.bump(this.ctx.createdAtMs);
     this.repository.remember(this.current);
     this.blobs = new BlobStore(this.sig, this.statusPath, (text, blobType, via) =>
       this.recorder.addStatus({ at: Date.now(), via, blobType, incarnation: this.current.incarnation, text }),
@@ -54,20 +65,73 @@ export class Fabric {
   }
 
   info(): GoalStateInfo {
-    return { ...this.current, statusBlobUrl: this.statusBlobUrl(), publishedAt: this.ctx.createdAtMs };
+    const l = this.latest;
+    const vmSettings = l.fastTrack ? { etag: this.vm.etag, inSvdSeqNo: this.vm.inSvdSeqNo, createdOnTicks: this.vm.createdOnTicks, extensions: l.extensions } : null;
+    return { ...this.current, statusBlobUrl: this.statusBlobUrl(), publishedAt: this.ctx.createdAtMs, vmSettings };
   }
 
   statusBlobUrl(): string {
     return statusBlobUrl(this.base, this.statusPath, this.sig);
   }
 
-  /** Publishes a new goal state; returns its incarnation. */
+  /** Publishes a new goal state (with `fastTrackOnly`, through vmSettings alone); returns the incarnation. */
   publish(s: Scenario = {}): number {
-    const next = resolveNext(this.current, s);
+    const lastMs = Math.max(this.ctx.createdAtMs, this.vm.createdAtMs);
+    if (s.fastTrackOnly) {
+      if (s.incarnation !== undefined || s.containerId !== undefined || s.roleInstanceId !== undefined || s.configName !== undefined) {
+        throw new Error('scenario: a fastTrackOnly publish cannot change the incarnation, containerId, roleInstanceId or configName');
+      }
+      this.latest = resolveNext(this.latest, { ...s, incarnation: this.latest.incarnation });
+      this.vm.bump(Math.max(Date.now(), lastMs + 1));
+      this.repository.remember(this.latest);
+      return this.current.incarnation;
+    }
+    const next = resolveNext(this.latest, s);
     this.current = next;
-    this.ctx = newContext(this.ctx.createdAtMs);
+    this.latest = next;
+    this.ctx = newContext(lastMs);
+    this.vm.bump(this.ctx.createdAtMs);
     this.repository.remember(next);
     return next.incarnation;
+  }
+
+  /** The vmSettings JSON and its ETag; null while Fast Track is off (the plugin answers 404). */
+  async vmSettingsDocument(): Promise<{ etag: string; text: string } | null> {
+    const s = this.latest;
+    if (!s.fastTrack) return null;
+    const vm = this.vm;
+    // Read before any await: a publish meanwhile must not mix two documents.
+    const { etag, inSvdSeqNo, createdOnTicks, activityId, correlationId } = vm;
+    const text = await vm.document(async () => {
+      const prot = new Map<string, EncryptedSettings>();
+      for (const e of s.extensions) {
+        if (e.protectedSettings !== undefined) prot.set(e.name, await this.tenant.encryptSettings(JSON.stringify(e.protectedSettings)));
+      }
+      return vmSettingsJson(s, { base: this.base, statusBlobUrl: this.statusBlobUrl(), inSvdSeqNo, createdOnTicks, activityId, correlationId, protectedSettings: prot });
+    });
+    return { etag, text };
+  }
+
+  /** ExtensionsConfig with protectedSettings encrypted to the tenant certificate (document() leaves them out). */
+  async extensionsConfigDocument(): Promise<string> {
+    const o = this.overrides.get('extensionsConfig');
+    if (o !== undefined) return o;
+    const s = this.current;
+    const ctx: DocumentContext = { ...this.ctx, base: this.base, statusBlobUrl: this.statusBlobUrl() };
+    const prot = new Map<string, EncryptedSettings>();
+    for (const e of s.extensions) {
+      if (e.protectedSettings !== undefined) prot.set(e.name, await this.tenant.encryptSettings(JSON.stringify(e.protectedSettings)));
+    }
+    return extensionsConfigXml(s, { ...ctx, protectedSettings: prot });
+  }
+
+  /** Certificates: the tenant certificate, encrypted to the agent's transport certificate, when protected settings use it. */
+  async certificatesDocument(transportCertHeader: string, cipher: CertificateCipher): Promise<string> {
+    const o = this.overrides.get('certificates');
+    if (o !== undefined) return o;
+    const s = this.current;
+    if (!s.extensions.some((e) => e.protectedSettings !== undefined)) return certificatesXml(s);
+    return certificatesXml(s, await this.tenant.certificatesData(transportCertHeader, cipher));
   }
 
   /** Serve `text` instead of the generated document (null restores it); for malformed-document tests. */

@@ -46,9 +46,7 @@ export async function handleHostPlugin(fabric: Fabric, req: IncomingMessage, res
       requireMethod(req, 'GET');
       return sendText(res, 200, '');
     case '/vmSettings':
-      // Fast Track is not offered: 404 is the documented "vmSettings not supported" answer.
-      requireMethod(req, 'GET');
-      return sendText(res, 404, 'vmSettings not supported');
+      return getVmSettings(fabric, req, res);
     case '/status':
       return putStatus(fabric, req, res, ctx);
     case '/extensionArtifact':
@@ -62,6 +60,22 @@ export async function handleHostPlugin(fabric: Fabric, req: IncomingMessage, res
     default:
       throw new HttpError(404, `no such resource ${path}`, 'ResourceNotFound');
   }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** GET /vmSettings: 404 unless the scenario offers Fast Track; then the document with its ETag, or 304. */
+async function getVmSettings(fabric: Fabric, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  requireMethod(req, 'GET');
+  const doc = await fabric.vmSettingsDocument();
+  // Fast Track is not offered: 404 is the documented "vmSettings not supported" answer.
+  if (!doc) return sendText(res, 404, 'vmSettings not supported');
+  requireApiVersion(req);
+  requireIdentity(fabric, req);
+  const correlationId = header(req, 'x-ms-client-correlationid');
+  if (!correlationId || !UUID_RE.test(correlationId)) throw new HttpError(400, 'x-ms-client-correlationid must be a UUID', 'InvalidHeaderValue');
+  if (header(req, 'if-none-match') === doc.etag) return send(res, 304, '', 'text/plain', { ETag: doc.etag });
+  send(res, 200, doc.text, 'application/json; charset=utf-8', { ETag: doc.etag });
 }
 
 /** PUT /status: performs the storage request described by the JSON envelope against the blob store. */

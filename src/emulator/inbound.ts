@@ -1,7 +1,7 @@
 // Parses what the agent POSTs to the WireServer (health reports, telemetry). Pure: no I/O.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { HttpError } from './http-util.js';
-import type { HealthReportRecord, TelemetryRecord } from './recorder.js';
+import type { HealthReportRecord, TelemetryEventRecord, TelemetryParamRecord, TelemetryRecord } from './recorder.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, ignoreDeclaration: true, trimValues: false });
 
@@ -48,5 +48,27 @@ export function parseTelemetry(text: string, at: number): TelemetryRecord {
   if (!/^\s*(<\?xml[^>]*\?>\s*)?<TelemetryData\b/.test(text)) throw new HttpError(400, 'telemetry: root element must be TelemetryData', 'InvalidXmlDocument');
   const providerIds = [...text.matchAll(/<Provider\s+id="([^"]*)"/g)].map((m) => m[1] ?? '');
   const eventCount = [...text.matchAll(/<Event\s+id="/g)].length;
-  return { at, raw: text, providerIds, eventCount };
+  return { at, raw: text, providerIds, eventCount, events: telemetryEvents(text) };
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_m, e: string) =>
+    e.startsWith('#x') ? String.fromCodePoint(parseInt(e.slice(2), 16)) : e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : ENTITIES[e]!);
+}
+
+/** Events per provider with their `<Param Name=.. Value=.. T=.. />` lists (values single- or double-quoted). */
+function telemetryEvents(text: string): TelemetryEventRecord[] {
+  const out: TelemetryEventRecord[] = [];
+  for (const p of text.matchAll(/<Provider\s+id="([^"]*)">([\s\S]*?)<\/Provider>/g)) {
+    for (const e of (p[2] ?? '').matchAll(/<Event\s+id="([^"]*)"><!\[CDATA\[([\s\S]*?)\]\]><\/Event>/g)) {
+      const params: TelemetryParamRecord[] = [];
+      for (const m of (e[2] ?? '').matchAll(/<Param Name=(?:"([^"]*)"|'([^']*)') Value=(?:"([^"]*)"|'([^']*)') T="([^"]*)" \/>/g)) {
+        params.push({ name: decodeEntities(m[1] ?? m[2] ?? ''), value: decodeEntities(m[3] ?? m[4] ?? ''), type: m[5] ?? '' });
+      }
+      out.push({ providerId: p[1] ?? '', eventId: e[1] ?? '', params });
+    }
+  }
+  return out;
 }

@@ -28,11 +28,28 @@ export interface HealthReportRecord {
   readonly raw: string;
 }
 
+export interface TelemetryParamRecord {
+  readonly name: string;
+  /** Attribute value with XML entities decoded. */
+  readonly value: string;
+  /** mt:wstr, mt:uint64, mt:bool, mt:float64 */
+  readonly type: string;
+}
+
+export interface TelemetryEventRecord {
+  readonly providerId: string;
+  readonly eventId: string;
+  /** In the order sent. */
+  readonly params: readonly TelemetryParamRecord[];
+}
+
 export interface TelemetryRecord {
   readonly at: number;
   readonly raw: string;
   readonly providerIds: readonly string[];
   readonly eventCount: number;
+  /** Every event of the post, parsed from its CDATA Param list. */
+  readonly events: readonly TelemetryEventRecord[];
 }
 
 export interface HealthServiceRecord {

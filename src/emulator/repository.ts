@@ -2,6 +2,7 @@
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import yazl from 'yazl';
+import { agentArtifact } from './agent-packages.js';
 import { manifestXml, packagesOf } from './documents.js';
 import { HttpError } from './http-util.js';
 import type { ResolvedScenario, ScenarioExtension, ScenarioPackage } from './scenario.js';
@@ -29,6 +30,8 @@ export class Repository {
 
   /** The artifact at a repository path, as a blob store would serve it; HttpError 404 when unknown. */
   async get(pathname: string, base: string): Promise<Artifact> {
+    const agent = await agentArtifact(pathname, base, this.scenarios);
+    if (agent) return agent;
     const target = parseRepoPath(pathname);
     if (!target) throw new HttpError(404, 'The specified blob does not exist.', 'BlobNotFound');
     if (target.kind === 'manifest') {

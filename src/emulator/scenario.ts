@@ -18,6 +18,8 @@ export interface ScenarioExtension extends ScenarioPackage {
   readonly state: HandlerRequestedState;
   readonly seqNo: number;
   readonly publicSettings?: unknown;
+  /** A JSON object sent as protectedSettings: CMS-encrypted to the emulator's tenant certificate. */
+  readonly protectedSettings?: unknown;
   /** Omit the PluginSettings entry entirely (a handler without settings). */
   readonly noSettings?: boolean;
   readonly dependencyLevel?: number;
@@ -37,11 +39,24 @@ export interface ScenarioMcExtension {
   readonly dependencyLevel?: number;
 }
 
-
 export interface ScenarioGAFamily {
   readonly name: string;
+  /** RSM: the requested agent version (with isVersionFromRSM), and the version a downgrade starts from. */
   readonly version?: string;
+  readonly fromVersion?: string;
+  readonly isVersionFromRSM?: boolean;
+  readonly isVMEnabledForRSMUpgrades?: boolean;
+  /** Agent manifest URLs; when absent and agentPackages are published, the emulator's own agent manifest. */
   readonly uris?: readonly string[];
+}
+
+/** An agent package the emulator's agent manifest lists (agent-packages.ts). */
+export interface ScenarioAgentPackage {
+  readonly version: string;
+  /** Served byte-for-byte: a waagent-ts package (`npm run package`), or anything else for refusal tests. */
+  readonly packageFile: string;
+  /** The manifest's Sha256: computed from the file by default; a string replaces it; false leaves it out. */
+  readonly sha256?: string | false;
 }
 
 export interface Scenario {
@@ -56,6 +71,14 @@ export interface Scenario {
   readonly gaFamilies?: readonly ScenarioGAFamily[];
   readonly requiredFeatures?: readonly string[];
   readonly extensions?: readonly ScenarioExtension[];
+  readonly agentPackages?: readonly ScenarioAgentPackage[];
+  /** The HostGAPlugin serves the goal state as Fast Track vmSettings (default false: /vmSettings answers 404). */
+  readonly fastTrack?: boolean;
+  /**
+   * publish() only: deliver this change through vmSettings alone (new ETag, same incarnation and ExtensionsConfig),
+   * as a Fast Track operation does. Cannot change the incarnation or the identity values.
+   */
+  readonly fastTrackOnly?: boolean;
 }
 
 /** A scenario with every default filled in; what the document generators consume. */
@@ -71,6 +94,8 @@ export interface ResolvedScenario {
   readonly gaFamilies: readonly ScenarioGAFamily[];
   readonly requiredFeatures: readonly string[];
   readonly extensions: readonly ScenarioExtension[];
+  readonly fastTrack: boolean;
+  readonly agentPackages: readonly ScenarioAgentPackage[];
 }
 
 export const MAX_EXTENSIONS = 128;
@@ -90,6 +115,7 @@ const extensionSchema = packageSchema.extend({
   state: z.enum(['enabled', 'disabled', 'uninstall']),
   seqNo: z.number().int().min(0),
   publicSettings: z.unknown().optional(),
+  protectedSettings: z.record(z.string(), z.unknown()).optional(),
   noSettings: z.boolean().optional(),
   dependencyLevel: z.number().int().min(0).max(1000).optional(),
   availableVersions: z.array(packageSchema).max(50).optional(),
@@ -115,11 +141,20 @@ export const scenarioSchema = z.object({
   roleName: z.string().regex(idRe).optional(),
   statusBlobType: z.enum(['BlockBlob', 'PageBlob']).optional(),
   gaFamilies: z
-    .array(z.object({ name: z.string().min(1).max(64), version: z.string().regex(versionRe).optional(), uris: z.array(z.string().max(2000)).max(20).optional() }))
+    .array(z.object({
+      name: z.string().min(1).max(64), version: z.string().regex(versionRe).optional(), fromVersion: z.string().regex(versionRe).optional(),
+      isVersionFromRSM: z.boolean().optional(), isVMEnabledForRSMUpgrades: z.boolean().optional(), uris: z.array(z.string().max(2000)).max(20).optional(),
+    }))
     .max(10)
+    .optional(),
+  agentPackages: z
+    .array(z.object({ version: z.string().regex(versionRe), packageFile: z.string().min(1), sha256: z.union([z.string().regex(/^[0-9a-fA-F]{64}$/), z.literal(false)]).optional() }))
+    .max(20)
     .optional(),
   requiredFeatures: z.array(z.string().min(1).max(100)).max(20).optional(),
   extensions: z.array(extensionSchema).max(MAX_EXTENSIONS).optional(),
+  fastTrack: z.boolean().optional(),
+  fastTrackOnly: z.boolean().optional(),
 });
 
 /** Validates outside input (scenario file, control API); errors name the source and the field. */
@@ -141,6 +176,7 @@ export function resolveScenarioPaths(s: Scenario, scenarioFile: string): Scenari
     ...(p.packageDir !== undefined ? { packageDir: isAbsolute(p.packageDir) ? p.packageDir : resolve(base, p.packageDir) } : {}),
     ...(p.packageZip !== undefined ? { packageZip: isAbsolute(p.packageZip) ? p.packageZip : resolve(base, p.packageZip) } : {}),
   });
+  if (s.agentPackages) s = { ...s, agentPackages: s.agentPackages.map((p) => ({ ...p, packageFile: resolve(base, p.packageFile) })) };
   if (!s.extensions) return s;
   return { ...s, extensions: s.extensions.map((e) => ({ ...fix(e), ...(e.availableVersions ? { availableVersions: e.availableVersions.map(fix) } : {}) })) };
 }
@@ -177,6 +213,8 @@ export function resolveInitial(s: Scenario): ResolvedScenario {
     gaFamilies: s.gaFamilies ?? [{ name: 'Prod', uris: [] }],
     requiredFeatures: s.requiredFeatures ?? [],
     extensions: exts,
+    fastTrack: s.fastTrack ?? false,
+    agentPackages: s.agentPackages ?? [],
   };
 }
 
@@ -196,5 +234,7 @@ export function resolveNext(cur: ResolvedScenario, s: Scenario): ResolvedScenari
     gaFamilies: s.gaFamilies ?? cur.gaFamilies,
     requiredFeatures: s.requiredFeatures ?? cur.requiredFeatures,
     extensions: exts,
+    fastTrack: s.fastTrack ?? cur.fastTrack,
+    agentPackages: s.agentPackages ?? cur.agentPackages,
   };
 }

@@ -107,7 +107,7 @@ async function machineRoot(fabric: Fabric, req: IncomingMessage, res: ServerResp
 }
 
 /** `/machine/<container>/<role>?comp=config&type=...&incarnation=N` and `?comp=certificates`. */
-function machineDocument(fabric: Fabric, req: IncomingMessage, res: ServerResponse, url: URL): void {
+async function machineDocument(fabric: Fabric, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   requireMethod(req, 'GET');
   requireWireHeaders(req);
   const ids = parseMachinePath(url.pathname);
@@ -120,14 +120,16 @@ function machineDocument(fabric: Fabric, req: IncomingMessage, res: ServerRespon
   }
   const comp = url.searchParams.get('comp');
   if (comp === 'certificates') {
-    if (!header(req, 'x-ms-guest-agent-public-x509-cert')) throw new HttpError(400, 'missing x-ms-guest-agent-public-x509-cert header', 'MissingRequiredHeader');
+    const cert = header(req, 'x-ms-guest-agent-public-x509-cert');
+    if (!cert) throw new HttpError(400, 'missing x-ms-guest-agent-public-x509-cert header', 'MissingRequiredHeader');
     const cipher = header(req, 'x-ms-cipher-name');
     if (cipher !== 'AES128_CBC' && cipher !== 'DES_EDE3_CBC') throw new HttpError(400, `invalid x-ms-cipher-name ${String(cipher)}`, 'InvalidHeaderValue');
-    return sendXml(res, 200, fabric.document('certificates'));
+    // An unusable certificate is answered 400 once something has to be encrypted to it (certificates.ts).
+    return sendXml(res, 200, await fabric.certificatesDocument(cert, cipher));
   }
   const type = url.searchParams.get('type');
   if (comp !== 'config' || !CONFIG_TYPES.includes(type as ConfigType)) {
     throw new HttpError(400, `unknown document comp=${String(comp)} type=${String(type)}`, 'InvalidQueryParameterValue');
   }
-  sendXml(res, 200, fabric.document(type as ConfigType));
+  sendXml(res, 200, type === 'extensionsConfig' ? await fabric.extensionsConfigDocument() : fabric.document(type as ConfigType));
 }

@@ -26,6 +26,19 @@ export interface InstanceDeps {
   readonly agentEnv: Readonly<Record<string, string | undefined>>;
   /** Told which operation runs, so status can show it as transitioning. */
   readonly onOperation?: (name: string, version: string, op: HandlerOp | null) => void;
+  /** Told how each command ended (telemetry operation events). Must not throw. */
+  readonly onOperationResult?: (result: OperationResult) => void;
+}
+
+export interface OperationResult {
+  /** Handler name, or `<handler>.<extension>` for a multi-config extension. */
+  readonly name: string;
+  readonly version: string;
+  readonly op: HandlerOp;
+  readonly success: boolean;
+  readonly durationMs: number;
+  /** `Command: <cmd>` and the output on success; the error message on failure (not yet redacted). */
+  readonly message: string;
 }
 
 const LABEL: Record<HandlerOp, string> = { install: 'Install', enable: 'Enable', disable: 'Disable', update: 'Update', uninstall: 'Uninstall' };
@@ -150,6 +163,9 @@ export class HandlerInstance {
     const ext = this.spec.isMultiConfig && settings ? settings.name : undefined;
     this.log.info(`${LABEL[op]} extension${ext ? ` ${ext}` : ''}: [${command}]`);
     this.deps.onOperation?.(this.name, this.version, op);
+    const started = this.deps.clock.now();
+    const report = (success: boolean, durationMs: number, message: string) =>
+      this.deps.onOperationResult?.({ name: ext !== undefined ? `${this.name}.${ext}` : this.name, version: this.version, op, success, durationMs, message });
     try {
       const r = await runHandlerCommand(this.context(), {
         op, command, seqNo: settings?.sequenceNumber ?? null,
@@ -157,6 +173,10 @@ export class HandlerInstance {
         ...(extraEnv ? { extraEnv } : {}),
       });
       this.log.info(`${LABEL[op]} completed in ${Math.round(r.durationMs)} ms`);
+      report(true, r.durationMs, `Command: ${command}\n${r.output}`);
+    } catch (err) {
+      report(false, this.deps.clock.now() - started, errorMessage(err));
+      throw err;
     } finally {
       this.deps.onOperation?.(this.name, this.version, null);
     }

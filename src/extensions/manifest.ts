@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ExtCode, ExtensionError } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../protocol/schemas/json-text.js';
 
 export type HandlerOperation = 'install' | 'uninstall' | 'update' | 'enable' | 'disable';
 
@@ -77,6 +78,7 @@ export function parseHandlerManifest(text: string, source: string): HandlerManif
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let data: unknown;
   try {
+    if (exceedsJsonDepth(body)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     data = JSON.parse(body);
   } catch (err) {
     throw malformed(source, err instanceof Error ? err.message : String(err));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { ExtCode } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../protocol/schemas/json-text.js';
 import { type JsonValue, pyJsonDumps } from '../util/py-json.js';
 
 export const STATUS_VALUES = ['transitioning', 'warning', 'error', 'success'] as const;
@@ -80,6 +81,7 @@ async function readOnce(path: string, read: (p: string) => Promise<string>): Pro
     return { kind: 'unreadable', detail: errText(err) };
   }
   try {
+    if (exceedsJsonDepth(text)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     return { kind: 'ok', text, data: JSON.parse(text) };
   } catch (err) {
     return { kind: 'invalid-json', detail: `${errText(err)} \n First 2000 Bytes of status file:\n ${text.slice(0, 2000)}` };
@@ -277,6 +279,7 @@ export async function readHeartbeat(
   }
   let data: unknown;
   try {
+    if (exceedsJsonDepth(text)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     data = JSON.parse(text);
   } catch (err) {
     return hbError(`Malformed heartbeat file: ${errText(err)}`);

@@ -1,4 +1,4 @@
-import { fsyncSync } from 'node:fs';
+import { fstatSync, fsyncSync, renameSync, statSync } from 'node:fs';
 import pino from 'pino';
 import type { Clock, LogFields, Logger } from '../deps.js';
 import { formatLogLineAt, formatTimestamp, renderFields, type LogLevelName } from './format.js';
@@ -17,7 +17,18 @@ export interface LoggerOptions {
   clock?: Clock;
   /** JSON lines instead of upstream's text lines. */
   json?: boolean;
+  /** Size bound of the log file (default DEFAULT_MAX_LOG_BYTES); see boundLogFile. */
+  maxBytes?: number;
 }
+
+/**
+ * Backstop for systems without logrotate (config/waagent.logrotate rotates at 20 MiB): past this size the file is
+ * renamed to `<file>.1`, replacing an older one, and reopened. So the agent's log never takes more than about twice
+ * this, whatever happens.
+ */
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
+/** The size is checked after every this many bytes written (a stat per check). */
+const SIZE_CHECK_BYTES = 64 * 1024;
 
 export type ManagedLogger = Logger & { reopen(): void; flush(): void; close(): Promise<void> };
 
@@ -93,11 +104,35 @@ function toText(line: string): string {
   });
 }
 
+/**
+ * Keeps the log file bounded. The daemon and the extension handler append to the same file: when the path no longer
+ * names our file (logrotate or the other process renamed it), reopen; when our file is past maxBytes, rotate it.
+ */
+function boundLogFile(dest: SonicBoom, path: string, maxBytes: number): void {
+  const fd = (dest as unknown as { fd: number }).fd;
+  if (typeof fd !== 'number' || fd < 0) return;
+  const own = fstatSync(fd);
+  let current: { ino: number; dev: number } | undefined;
+  try {
+    current = statSync(path);
+  } catch {
+    current = undefined;
+  }
+  if (!current || current.ino !== own.ino || current.dev !== own.dev) {
+    dest.reopen();
+    return;
+  }
+  if (own.size <= maxBytes) return;
+  renameSync(path, `${path}.1`);
+  dest.reopen();
+}
+
 export function createLogger(opts: LoggerOptions): ManagedLogger {
   let file = opts.file === undefined ? undefined : openFile(opts.file);
   const stdout = opts.console ? pino.destination({ dest: 1, sync: true }) : undefined;
   stdout?.on('error', () => undefined);
   let closed = false;
+  let sinceSizeCheck = 0;
 
   const destination = {
     write(line: string): void {
@@ -110,7 +145,16 @@ export function createLogger(opts: LoggerOptions): ManagedLogger {
           return;
         }
       }
-      if (file) safely(() => file?.write(out));
+      if (file) {
+        const f = file;
+        safely(() => f.write(out));
+        sinceSizeCheck += out.length;
+        if (sinceSizeCheck >= SIZE_CHECK_BYTES && opts.file !== undefined) {
+          sinceSizeCheck = 0;
+          const path = opts.file;
+          safely(() => boundLogFile(f, path, opts.maxBytes ?? DEFAULT_MAX_LOG_BYTES));
+        }
+      }
       if (stdout) safely(() => stdout.write(out));
     },
   };

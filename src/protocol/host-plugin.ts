@@ -105,6 +105,22 @@ export class HostPluginClient {
     return res.body;
   }
 
+  /**
+   * GET /vmSettings (hostgaplugin.md §3.1): one attempt, 10 s, raw response; classified by vm-settings-client.ts.
+   * Not gated on /versions, as upstream.
+   */
+  async getVmSettings(opts: { etag: string | null; correlationId: string; signal?: AbortSignal }): Promise<HttpResponse> {
+    const headers: Record<string, string> = { ...this.identityHeaders(), 'x-ms-client-correlationid': opts.correlationId };
+    if (opts.etag !== null) headers['if-none-match'] = opts.etag;
+    return this.deps.http.send({
+      method: 'GET',
+      url: `${this.baseUrl}/vmSettings`,
+      headers,
+      timeoutMs: 10_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+
   newCorrelationId(): string {
     return randomUUID();
   }

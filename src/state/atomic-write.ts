@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { AgentError, errorMessage } from '../errors.js';
+import { noteWriteFailure, noteWriteSuccess } from './write-health.js';
 
 export interface WriteOptions {
   /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
@@ -30,9 +31,45 @@ async function existingMode(path: string): Promise<number | undefined> {
   }
 }
 
+/** `.<name>.<pid>.<12 hex>.tmp`: the temp files writeFileAtomic creates. */
+const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** Folders already swept by this process (bounded: cleared when it grows past the limit). */
+const swept = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A process killed between open and rename leaves its temp file behind. The first write into a folder removes the
+ * temp files of processes that are gone, so kills never accumulate more than one per file between restarts.
+ */
+async function sweepStaleTemps(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return; // the write itself reports the problem
+  }
+  if (swept.size >= 10_000) swept.clear();
+  swept.add(dir);
+  for (const name of names) {
+    const pid = TEMP_RE.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
 /** Temp file in the same directory, write, fsync, chmod, rename over `path`, fsync the directory. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const dir = dirname(path);
+  await sweepStaleTemps(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const mode = opts.mode ?? (await existingMode(path));
   let created = false;
@@ -53,8 +90,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await syncDir(dir);
   } catch (e) {
     if (created) await unlink(tmp).catch(() => undefined);
-    throw new AgentError('WAA_STATE', `Cannot write ${path} as ${errorMessage(e)}`, { cause: e });
+    const err = new AgentError('WAA_STATE', `Cannot write ${path} as ${errorMessage(e)}`, { cause: e });
+    noteWriteFailure(path, err.message);
+    throw err;
   }
+  noteWriteSuccess(path);
 }
 
 export async function writeJsonAtomic(

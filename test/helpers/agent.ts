@@ -119,3 +119,30 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** What runAgainstEmulator() starts; everything is stopped and removed when the test ends. */
+export interface AgentSetup<E> {
+  readonly emu: E;
+  readonly root: TempRoot;
+  readonly agent: AgentProcess;
+}
+
+/**
+ * Starts an emulator (via the given factory), a scratch root and the agent against it; registers cleanup on t.
+ * The factory keeps this helper free of an emulator import, so product code stays separate from test wiring.
+ */
+export async function runAgainstEmulator<E extends { wireUrl: string; hostPluginUrl: string; close(): Promise<void> }>(
+  t: { after: (fn: () => Promise<void>) => void },
+  makeEmulator: () => Promise<E>,
+  conf: Record<string, string> = {},
+): Promise<AgentSetup<E>> {
+  const emu = await makeEmulator();
+  const root = await tempRoot(conf);
+  const agent = startAgent(root, emu);
+  t.after(async () => {
+    await agent.stop();
+    await emu.close();
+    await root.cleanup();
+  });
+  return { emu, root, agent };
+}

@@ -5,7 +5,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
-import { fixtureHandler, startAgent, tempRoot, eventually } from '../helpers/agent.js';
+import { fixtureHandler, eventually, runAgainstEmulator } from '../helpers/agent.js';
+import type { Scenario } from '../../src/emulator/scenario.js';
 import { goalStateStatus, handler } from '../helpers/status.js';
 import { buildZip, folderItems, patchName } from '../helpers/zip.js';
 
@@ -14,17 +15,7 @@ const ext = (seqNo: number, publicSettings: Record<string, unknown> = {}) => ({
   name: NAME, version: '1.0.0', state: 'enabled' as const, seqNo, publicSettings, packageDir: fixtureHandler('recorder'),
 });
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, scenario: NonNullable<Parameters<typeof createEmulator>[0]>['scenario']) {
-  const emu = await createEmulator({ scenario });
-  const root = await tempRoot();
-  const agent = startAgent(root, emu);
-  t.after(async () => {
-    await agent.stop();
-    await emu.close();
-    await root.cleanup();
-  });
-  return { emu, root, agent };
-}
+const setup = (t: Parameters<typeof runAgainstEmulator>[0], scenario: Scenario) => runAgainstEmulator(t, () => createEmulator({ scenario }));
 
 test('a failing enable is reported NotReady with code 1009, the operation, exit code and output tails', async (t) => {
   const { emu } = await setup(t, { extensions: [ext(0, { fail: 'enable' })] });
@@ -56,16 +47,12 @@ test('a malformed goal state is logged clearly; the agent keeps running and reco
 });
 
 test('the fabric answering 500 and then recovering: the agent retries and completes', async (t) => {
-  const emu = await createEmulator({ scenario: { extensions: [ext(0)] } });
-  // Enough failures to exhaust more than one poll's retries.
-  emu.injectFault({ path: '/machine/?comp=goalstate', status: 500, count: 9 });
-  emu.injectFault({ path: '/machine/', status: 503, count: 2, server: 'wire' });
-  const root = await tempRoot();
-  const agent = startAgent(root, emu);
-  t.after(async () => {
-    await agent.stop();
-    await emu.close();
-    await root.cleanup();
+  const { emu } = await runAgainstEmulator(t, async () => {
+    const e = await createEmulator({ scenario: { extensions: [ext(0)] } });
+    // Enough failures to exhaust more than one poll's retries, in place before the agent starts.
+    e.injectFault({ path: '/machine/?comp=goalstate', status: 500, count: 9 });
+    e.injectFault({ path: '/machine/', status: 503, count: 2, server: 'wire' });
+    return e;
   });
   await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success', 60_000);
   const failed = emu.state.requests({ path: '/machine/?comp=goalstate' }).filter((r) => r.status === 500).length;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
-import { eventually, fixtureHandler, startAgent, tempRoot } from '../helpers/agent.js';
+import { eventually, fixtureHandler, startAgent, tempRoot, runAgainstEmulator } from '../helpers/agent.js';
 import { goalStateStatus, handler } from '../helpers/status.js';
 
 const NAME = 'Test.Recorder';
@@ -16,15 +16,8 @@ function scenario(seqNo: number, publicSettings: Record<string, unknown> = {}) {
 const commandsLog = (extLogDir: string) => readFile(join(extLogDir, NAME, 'commands.log'), 'utf8').catch(() => '');
 
 test('installs and enables an extension, reports success, and does nothing more for the same goal state', async (t) => {
-  const emu = await createEmulator({ scenario: scenario(0, { message: 'hi' }) });
-  const root = await tempRoot();
-  const agent = startAgent(root, emu);
-  t.after(async () => {
-    await agent.stop();
-    await emu.close();
-    await root.cleanup();
-  });
-  const rec = await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success', 30_000);
+  const { emu, root, agent } = await runAgainstEmulator(t, () => createEmulator({ scenario: scenario(0, { message: 'hi' }) }));
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.status === 'Ready' && handler(s, NAME)?.ext?.status === 'success', 30_000);
   const h = handler(rec.status, NAME)!;
   assert.equal(h.status, 'Ready');
   assert.equal(h.code, 0);
@@ -82,4 +75,26 @@ test('a new goal state runs enable again with the new sequence number; a restart
   const ops = (await commandsLog(root.extLogDir)).trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
   assert.deepEqual(ops, ['install seq=0', 'enable seq=0', 'enable seq=1', 'enable seq=1']);
   await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success', 30_000, { after: before });
+});
+
+test('with Provisioning.Agent=disabled the agent reports Ready health to the fabric; with auto it leaves that to cloud-init', async (t) => {
+  const emu = await createEmulator({ scenario: { extensions: [] } });
+  const disabled = await tempRoot({ 'Provisioning.Agent': 'disabled' });
+  const auto = await tempRoot();
+  let agent = startAgent(disabled, emu);
+  t.after(async () => {
+    await agent.stop();
+    await emu.close();
+    await disabled.cleanup();
+    await auto.cleanup();
+  });
+  await emu.state.waitUntil(() => emu.state.healthReports().length > 0, 30_000, 'a health report');
+  const [report] = emu.state.healthReports();
+  assert.equal(report!.state, 'Ready');
+  assert.equal(report!.incarnation, '1');
+  assert.equal(report!.substatus, null);
+  await agent.stop();
+  agent = startAgent(auto, emu);
+  await eventually(async () => /left to cloud-init/.test(await agent.log()), 30_000, 'the provisioning line');
+  assert.equal(emu.state.healthReports().length, 1);
 });

@@ -43,7 +43,9 @@ function assertVersionOutput(r: CliResult): void {
   assert.ok(lines[0]!.startsWith(`waagent-ts-${AGENT_VERSION} `));
   assert.equal(lines[1], `Node.js: ${process.version}`);
   assert.ok(lines[1]!.startsWith('Node.js: v20'));
-  assert.equal(lines[2], `Goal state agent: ${AGENT_VERSION}`);
+  // Another test may run an extension handler of another version at the same time; the /proc lookup itself
+  // is covered with a fake /proc in test/unit/cli/version-command.test.ts.
+  assert.match(lines[2]!, /^Goal state agent: \d+(\.\d+){2,3}$/);
 }
 
 test('-version prints exactly three lines', async () => {

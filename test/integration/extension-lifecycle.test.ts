@@ -5,24 +5,15 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
 import type { Scenario, ScenarioExtension } from '../../src/emulator/scenario.js';
-import { eventually, fixtureHandler, startAgent, tempRoot } from '../helpers/agent.js';
+import { eventually, fixtureHandler, startAgent, tempRoot, runAgainstEmulator } from '../helpers/agent.js';
 import { recorded, recorderVariant, opsOf } from '../helpers/recorder.js';
 import { handler, handlers } from '../helpers/status.js';
 
 const NAME = 'Test.Recorder';
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, scenario: Scenario, conf: Record<string, string> = {}) {
-  const emu = await createEmulator({ scenario });
-  const root = await tempRoot(conf);
-  const agent = startAgent(root, emu);
-  t.after(async () => {
-    await agent.stop();
-    await emu.close();
-    await root.cleanup();
-  });
-  return { emu, root, agent };
-}
+const setup = (t: Parameters<typeof runAgainstEmulator>[0], scenario: Scenario, conf: Record<string, string> = {}) =>
+  runAgainstEmulator(t, () => createEmulator({ scenario }), conf);
 
 function ext(version: string, seqNo: number, more: Partial<ScenarioExtension> = {}): ScenarioExtension {
   return { name: NAME, version, state: 'enabled', seqNo, packageDir: fixtureHandler('recorder'), ...more };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { ExtensionSettings, HandlerRequestedState, HandlerSpec } from '../goal-state.js';
 import { attr, attrNonEmpty, findAll, findFirst, parseError, type XmlNode } from '../xml.js';
+import { exceedsJsonDepth } from './json-text.js';
 import { validate } from './validate.js';
 
 const DOC = 'ExtensionsConfig';
@@ -62,9 +63,13 @@ function addSettings(b: Builder, node: XmlNode, name: string, level: number, sta
   if (seqNoRaw === '') throw new HandlerConfigError(`SeqNo not specified for the Extension: ${name}`);
   if (!INT_RE.test(seqNoRaw)) throw parseError(DOC, `${at}@seqNo is not an integer`);
   const sequenceNumber = Number.parseInt(seqNoRaw.trim(), 10);
+  // Beyond 2^53 the number is no longer exact (and would name the settings file 1.2e+29.settings).
+  if (!Number.isSafeInteger(sequenceNumber)) throw parseError(DOC, `${at}@seqNo is out of range`);
   const base = { name, sequenceNumber, state, dependencyLevel: level };
   let json: unknown;
   try {
+    // Too deep to handle safely downstream (see MAX_JSON_DEPTH): treated as invalid settings.
+    if (exceedsJsonDepth(node.text ?? '')) throw new SyntaxError('settings nest too deeply');
     json = JSON.parse(node.text ?? '');
   } catch {
     // Invalid settings are not fatal: report a settings entry without public/protected settings so that a status

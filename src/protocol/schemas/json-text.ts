@@ -44,3 +44,28 @@ export function lowerKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Deepest array/object nesting accepted in JSON from outside. JSON.parse itself handles any depth, but the
+ * recursive code after it (lowerKeys, deepFreeze, JSON.stringify, pyJsonDumps, String(array)) overflows the stack
+ * on a few thousand levels; upstream's Python json stops near 1000. Real documents nest fewer than 20 levels.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** True when JSON text nests arrays/objects deeper than `max` (string contents skipped). Linear, no parsing. */
+export function exceedsJsonDepth(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      i++;
+      while (i < n && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
+    } else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -6,7 +6,7 @@ import type { ExtensionSettings, ExtensionsGoalState, HandlerSpec } from '../goa
 import { ZERO_GUID } from '../goal-state.js';
 import { parseError, stripBom } from '../xml.js';
 import { normalizeTicks } from './extensions-config.js';
-import { lowerKeys, quoteUnsafeIntegers } from './json-text.js';
+import { exceedsJsonDepth, lowerKeys, MAX_JSON_DEPTH, quoteUnsafeIntegers } from './json-text.js';
 import { deepFreeze, validate } from './validate.js';
 import { vmSettingsSchema, VM_SETTINGS_NAMES, type VmSettingsExtension } from './vm-settings-schema.js';
 
@@ -51,6 +51,7 @@ function parseHandler(e: VmSettingsExtension, i: number, doc: string): HandlerSp
   const settings = list.map((s, j): ExtensionSettings => {
     let publicSettings: unknown = null;
     if (s.publicsettings != null) {
+      if (exceedsJsonDepth(s.publicsettings)) fail(`settings[${j}].publicSettings`, `nests deeper than ${MAX_JSON_DEPTH} levels`);
       try {
         publicSettings = JSON.parse(s.publicsettings);
       } catch {
@@ -104,8 +105,10 @@ function parseHandler(e: VmSettingsExtension, i: number, doc: string): HandlerSp
 
 function readJson(json: string, doc: string): Record<string, unknown> {
   let raw: unknown;
+  const text = stripBom(json);
+  if (exceedsJsonDepth(text)) throw parseError(doc, `invalid JSON (nested deeper than ${MAX_JSON_DEPTH} levels)`);
   try {
-    raw = JSON.parse(quoteUnsafeIntegers(stripBom(json)));
+    raw = JSON.parse(quoteUnsafeIntegers(text));
   } catch (err) {
     throw parseError(doc, 'invalid JSON', err);
   }

@@ -27,7 +27,7 @@ test('DEFAULT_CONFIG holds the code defaults with their types', () => {
 });
 
 test('every key has a default that satisfies its own schema', () => {
-  assert.equal(ALL_KEYS.length, 81); // the 79 keys of §9 + our two timeouts
+  assert.equal(ALL_KEYS.length, 83); // the 79 keys of §9 + our two timeouts + our two crash-loop limits
   for (const key of ALL_KEYS) {
     const spec = CONFIG_KEYS[key];
     assert.ok(spec.schema.safeParse(spec.default).success, key);
