@@ -112,22 +112,37 @@ export class TelemetrySender {
       // Batch: until enough events are queued or the batch wait has passed, checking every second.
       while (!signal.aborted && this.queue.length < batchSize && clock.now() - start < batchWaitMs) {
         const left = batchWaitMs - (clock.now() - start);
-        await clock.sleep(Math.min(1000, Math.max(1, left)), signal).catch(() => undefined);
+        await sleepUnlessAborted(clock, Math.min(1000, Math.max(1, left)), signal);
       }
       if (signal.aborted) break;
       await this.flush(signal);
     }
   }
 
+  /** Until an event is queued, the poll period passes or the signal aborts; other sleep failures propagate. */
   private async waitForEvent(signal: AbortSignal): Promise<void> {
+    // A per-wait controller chained by a listener (not AbortSignal.any, which would pile up on the long-lived signal).
     const ac = new AbortController();
-    const both = AbortSignal.any([signal, ac.signal]);
+    const onAbort = () => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
     const woken = new Promise<void>((resolve) => (this.wake = resolve));
     try {
-      await Promise.race([woken, this.deps.clock.sleep(this.deps.pollMs ?? SENDER_DEFAULTS.pollMs, both).catch(() => undefined)]);
+      await Promise.race([woken, this.deps.clock.sleep(this.deps.pollMs ?? SENDER_DEFAULTS.pollMs, ac.signal).catch((err) => {
+        if (!ac.signal.aborted) throw err;
+      })]);
     } finally {
       this.wake = null;
+      signal.removeEventListener('abort', onAbort);
       ac.abort();
     }
+  }
+}
+
+/** Resolves early when the signal aborts; any other failure of the clock propagates (no spinning loop). */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await clock.sleep(ms, signal);
+  } catch (err) {
+    if (!signal.aborted) throw err;
   }
 }

@@ -9,7 +9,7 @@ import { CommonParams, type SystemFacts, type VmIdentity } from './common-params
 import { collectAgentEvents } from './event-collector.js';
 import { eventsDir } from './event-file.js';
 import { collectExtensionEvents } from './etp-collector.js';
-import { TelemetrySender, SENDER_DEFAULTS } from './sender.js';
+import { TelemetrySender, SENDER_DEFAULTS, sleepUnlessAborted } from './sender.js';
 
 export interface TelemetryOptions {
   /** Agent event files collection period (upstream: 60 s). */
@@ -138,7 +138,7 @@ export class Telemetry {
         }
       }
       const wait = Math.max(1, Math.min(...ops.map((o) => o.next)) - clock.now());
-      await clock.sleep(wait, signal).catch(() => undefined);
+      await sleepUnlessAborted(clock, wait, signal);
     }
   }
 }

@@ -17,7 +17,7 @@ test('writeEventFile writes <µs>.waagent.tld and leaves no .tmp behind', async 
 test('at most 1000 files: the oldest beyond 999 are deleted before writing', async (t) => {
   const dir = await tempDir(t);
   const base = 1_700_000_000_000_000;
-  for (let i = 0; i < MAX_EVENT_FILES + 5; i++) await writeFile(join(dir, `${base + i}.waagent.tld`), '{}');
+  await Promise.all(Array.from({ length: MAX_EVENT_FILES + 5 }, (_, i) => writeFile(join(dir, `${base + i}.waagent.tld`), '{}')));
   const removed = await writeEventFile(dir, base + 5000, '{}');
   assert.equal(removed, 6);
   const files = (await readdir(dir)).sort();

@@ -16,8 +16,11 @@ export function captureLogger(): CapturedLogger {
   return logger;
 }
 
-/** Time moves only through sleep(); each sleep yields to the event loop so background loops cannot spin. */
-export function fakeClock(start = Date.UTC(2024, 0, 2, 3, 4, 5, 6.789)): Clock & { sleeps: number[]; advance(ms: number): void } {
+/**
+ * Time moves only through sleep(). Each sleep yields to the event loop (a real 1 ms timer once `realMs` is set),
+ * so background loops never spin; only the first 1000 sleeps are kept.
+ */
+export function fakeClock(start = Date.UTC(2024, 0, 2, 3, 4, 5, 6.789), realMs = 0): Clock & { sleeps: number[]; advance(ms: number): void } {
   let t = start;
   const sleeps: number[] = [];
   return {
@@ -25,9 +28,8 @@ export function fakeClock(start = Date.UTC(2024, 0, 2, 3, 4, 5, 6.789)): Clock &
     now: () => t,
     advance: (ms) => void (t += ms),
     sleep: async (ms, signal) => {
-      if (sleeps.length > 10_000) throw new Error('runaway loop');
-      sleeps.push(ms);
-      await new Promise((r) => setImmediate(r));
+      if (sleeps.length < 1000) sleeps.push(ms);
+      await new Promise((r) => (realMs > 0 ? setTimeout(r, realMs) : setImmediate(r)));
       if (signal?.aborted) throw signal.reason;
       t += ms;
     },
@@ -44,4 +46,13 @@ export async function tempDir(t: { after: (fn: () => Promise<void>) => void }): 
   const dir = await mkdtemp(join(tmpdir(), 'waagent-ts-telemetry-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Waits (real time, bounded at 10 s) until check() holds; a safety net so a broken loop fails instead of hanging. */
+export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

@@ -6,7 +6,7 @@ import { AgentEvents } from '../../../src/telemetry/agent-events.js';
 import { parseEventFile } from '../../../src/telemetry/event-file.js';
 import { AGENT_PROVIDER_ID, LOG_PROVIDER_ID, paramValue, type TelemetryEvent } from '../../../src/telemetry/event.js';
 import { TelemetrySender } from '../../../src/telemetry/sender.js';
-import { captureLogger, commonParams, fakeClock, tempDir } from './helpers.js';
+import { captureLogger, commonParams, fakeClock, tempDir, until } from './helpers.js';
 
 const event = (i: number, providerId = AGENT_PROVIDER_ID): TelemetryEvent => ({ eventId: 1, providerId, fileType: '', parameters: [{ name: 'Message', value: `m${i}` }] });
 
@@ -53,7 +53,14 @@ test('failed requests are counted and reported as one ReportEventErrors event; e
 test('the loop waits for a first event, then batches until 30 events are queued (before the batch wait ends)', async () => {
   const clock = fakeClock();
   const sent: number[] = [];
-  const s = new TelemetrySender({ clock, logger: captureLogger(), send: async (b) => void sent.push(b.split('<Event ').length - 1) });
+  let sentAt = 0;
+  const s = new TelemetrySender({
+    clock, logger: captureLogger(),
+    send: async (b) => {
+      sentAt = clock.now();
+      sent.push(b.split('<Event ').length - 1);
+    },
+  });
   const ac = new AbortController();
   const loop = s.run(ac.signal);
   await new Promise((r) => setImmediate(r));
@@ -62,29 +69,36 @@ test('the loop waits for a first event, then batches until 30 events are queued 
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(sent, [], 'one event waits for more');
   for (let i = 1; i < 35; i++) s.enqueue(event(i));
-  while (sent.length === 0) await new Promise((r) => setImmediate(r));
+  await until(() => sent.length > 0, 'a send');
   ac.abort();
   await loop;
   assert.deepEqual(sent, [35], 'everything queued goes out together');
-  assert.ok(clock.now() - before < 5000, 'sent before the batch wait ended');
+  assert.ok(sentAt - before < 5000, 'sent before the batch wait ended');
 });
 
 test('the loop sends a partial batch once the batch wait has passed, without real waiting', async () => {
   const clock = fakeClock();
   const sent: number[] = [];
-  const s = new TelemetrySender({ clock, logger: captureLogger(), send: async (b) => void sent.push(b.split('<Event ').length - 1), batchWaitMs: 5000 });
+  let sentAt = 0;
+  const s = new TelemetrySender({
+    clock, logger: captureLogger(), batchWaitMs: 5000,
+    send: async (b) => {
+      sentAt = clock.now();
+      sent.push(b.split('<Event ').length - 1);
+    },
+  });
   const ac = new AbortController();
   const loop = s.run(ac.signal);
   const before = clock.now();
   s.enqueue(event(1));
   s.enqueue(event(2));
-  while (sent.length === 0) await new Promise((r) => setImmediate(r));
+  await until(() => sent.length > 0, 'a send');
   ac.abort();
   await loop;
   assert.deepEqual(sent, [2]);
-  const waited = clock.now() - before;
+  const waited = sentAt - before;
   assert.ok(waited >= 5000 && waited < 6000, `batch wait ${waited} ms of clock time`);
-  assert.ok(clock.sleeps.every((ms) => ms <= 5000));
+  assert.ok(clock.sleeps.every((ms) => ms <= 5000), 'no sleep longer than the poll period');
 });
 
 test('the loop ends when aborted while idle', async () => {
