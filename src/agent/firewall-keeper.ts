@@ -168,3 +168,25 @@ export function startFirewallKeeper(opts: StartFirewallOptions, signal: AbortSig
     },
   };
 }
+
+/**
+ * `waagent -setup-firewall=<ip>` (run at boot by the network-setup service): apply the rules once, repairing a partial
+ * set, and exit 0 when they are in place, 1 otherwise. Not yet wired into the CLI.
+ */
+export async function setupFirewallOnce(opts: Omit<StartFirewallOptions, 'periodMs' | 'logPeriodMs'>): Promise<number> {
+  try {
+    const created = await createFirewall({ run: opts.run ?? createCommandRunner(), address: opts.address, uid: opts.uid ?? process.getuid?.() ?? 0 });
+    if (!created) {
+      opts.logger.error('Unable to setup firewall rules: neither iptables nor nft is installed');
+      return 1;
+    }
+    for (const w of created.warnings) opts.logger.warn(w);
+    const keeper = new FirewallKeeper({ clock: opts.clock, logger: opts.logger, firewall: created.firewall, periodMs: 0 });
+    let outcome = await keeper.initialize();
+    if (outcome === 'inconsistent') outcome = await keeper.checkOnce();
+    return outcome === 'failed' ? 1 : 0;
+  } catch (err) {
+    opts.logger.error(`Unable to setup firewall rules: ${errorMessage(err)}`);
+    return 1;
+  }
+}

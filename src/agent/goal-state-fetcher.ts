@@ -1,5 +1,6 @@
 // Fetches the goal state each poll and the sub-documents when the incarnation changes.
 import type { Logger } from '../deps.js';
+import { errorMessage } from '../errors.js';
 import type { ExtensionsGoalState, HostingEnvironment, WireGoalState } from '../protocol/goal-state.js';
 import type { WireClient } from '../protocol/wire-client.js';
 import type { HostPluginClient } from '../protocol/host-plugin.js';
@@ -98,8 +99,10 @@ export class GoalStateFetcher {
       : emptyExtensionsGoalState(wire.incarnation);
     const hostingEnv = (await client.getHostingEnvironment(wire.hostingEnvironmentConfigUrl, opts.signal)).value;
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
-    // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does.
-    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 });
+    // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
+    // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
+    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 })
+      .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
     if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
     return { hostingEnv, extensions };

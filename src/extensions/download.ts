@@ -17,6 +17,8 @@ export interface DownloaderDeps {
   readonly refreshIdentity: () => Promise<void>;
   readonly retry?: RetryPolicy;
   readonly budgetMs?: number;
+  /** Cap on one package download (default MAX_PACKAGE_BYTES); a larger body is refused and the file removed. */
+  readonly maxPackageBytes?: number;
 }
 
 export const DOWNLOAD_BUDGET_MS = 5 * 60_000;
@@ -111,7 +113,7 @@ export class ArtifactDownloader {
   }
 
   private async fetchFile(uri: string, ch: Channel, path: string, opts: { manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal }): Promise<void> {
-    const toFile = { path, maxBytes: MAX_PACKAGE_BYTES };
+    const toFile = { path, maxBytes: this.deps.maxPackageBytes ?? MAX_PACKAGE_BYTES };
     if (ch === 'hostplugin') {
       await this.viaHostPlugin(() => this.deps.hostPlugin.getArtifact(uri, { ...opts, toFile }));
       return;

@@ -1,6 +1,6 @@
 // The WireServer firewall with nftables (agent-lifecycle.md §7), used when iptables is not installed: one rule in
 // the agent's own table, so nothing else on the system is touched and removal is one `delete table`.
-import { commandFailure, FirewallError, type CommandRunner } from './firewall-command.js';
+import { commandFailure, FirewallError } from './firewall-command.js';
 import type { FirewallCheck, FirewallOptions, WireServerFirewall } from './firewall.js';
 
 const TABLE = 'walinuxagent';
@@ -29,7 +29,7 @@ function same(a: unknown, b: unknown): boolean {
 export class NftablesFirewall implements WireServerFirewall {
   readonly tool = 'nft';
 
-  constructor(private readonly opts: FirewallOptions & { run: CommandRunner }, readonly version: string) {}
+  constructor(private readonly opts: FirewallOptions, readonly version: string) {}
 
   static async create(opts: FirewallOptions): Promise<NftablesFirewall | null> {
     const r = await opts.run(['nft', '--version']);

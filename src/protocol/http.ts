@@ -33,6 +33,7 @@ export interface HttpClient {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Upstream's per-response cap is unbounded; ours keeps a hostile server from exhausting memory. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const FILE_HIGH_WATER_MARK = 16 * 1024 * 1024;
 
 export function createHttpClient(opts: { dispatcher?: Dispatcher } = {}): HttpClient {
   const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, opts.dispatcher, file);
@@ -52,6 +53,9 @@ async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, fi
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       ...(dispatcher ? { dispatcher } : {}),
+      // undici 7 asserts (and crashes the process) when a paused body meets a server-closed connection
+      // (nodejs/undici#5360); a large buffer keeps streamed downloads from ever pausing it.
+      ...(file ? { highWaterMark: FILE_HIGH_WATER_MARK } : {}),
     });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) {

@@ -63,7 +63,8 @@ test('a new goal state runs enable again with the new sequence number; a restart
   });
   await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success', 30_000);
   emu.publish(scenario(1, { message: 'second' }));
-  const rec = await emu.waitFor((s) => handler(s, NAME)?.ext?.sequenceNumber === 1 && handler(s, NAME)?.ext?.status === 'success', 30_000);
+  // The goal-state status moves to incarnation 2 when processing ends, just after the extension reported.
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.ext?.sequenceNumber === 1 && handler(s, NAME)?.ext?.status === 'success' && goalStateStatus(s)?.inSvdSeqNo === '2', 30_000);
   assert.equal(handler(rec.status, NAME)!.ext!.message, 'enabled seq 1');
   assert.equal(goalStateStatus(rec.status)?.inSvdSeqNo, '2');
   assert.equal(await readFile(join(root.libDir, `${NAME}-1.0.0`, 'mrseq'), 'utf8'), '1');

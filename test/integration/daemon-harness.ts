@@ -1,11 +1,12 @@
 // The real `waagent -daemon` against the emulator, in its own process group so a test can always kill the
 // daemon and every agent it started; agent packages built from this build (npm run package's code).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tar from 'tar';
 import { buildAgentPackage } from '../../src/tools/package.js';
 import { AGENT_MAIN, eventually, repoRoot, type TempRoot } from '../helpers/agent.js';
 
@@ -107,26 +108,37 @@ export function memoryOf(pid: number): { rssKb: number; pssKb: number } {
 let packageDir: string | undefined;
 const built = new Map<string, Promise<string>>();
 
-/**
- * An agent package of this build at `version` (cached per test process). `crashAtStart` replaces the entry with
- * one that throws at once: a bad release.
- */
-export function agentPackage(version: string, opts: { crashAtStart?: boolean } = {}): Promise<string> {
-  const key = `${version}${opts.crashAtStart ? '-bad' : ''}`;
-  let p = built.get(key);
+function scratch(): string {
+  if (packageDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'waagent-ts-test-pkgs-'));
+    packageDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return packageDir;
+}
+
+/** An agent package of this build at `version`, as `npm run package` makes it (cached per test process). */
+export function agentPackage(version: string): Promise<string> {
+  let p = built.get(version);
   if (!p) {
-    if (packageDir === undefined) {
-      const dir = mkdtempSync(join(tmpdir(), 'waagent-ts-test-pkgs-'));
-      packageDir = dir;
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    }
-    p = buildAgentPackage({
-      repoRoot: repoRoot(), compiledSrc: fileURLToPath(new URL('../../src', import.meta.url)), version, outDir: join(packageDir, key),
-      ...(opts.crashAtStart ? { overrides: { 'bin/waagent.js': `throw new Error('waagent-ts ${version} is a bad release');\n` } } : {}),
-    }).then((r) => r.file);
-    built.set(key, p);
+    p = buildAgentPackage({ repoRoot: repoRoot(), compiledSrc: fileURLToPath(new URL('../../src', import.meta.url)), version, outDir: join(scratch(), version) }).then((r) => r.file);
+    built.set(version, p);
   }
   return p;
+}
+
+/**
+ * A bad release: a valid waagent-ts package (our manifest, the version, an entry) whose entry throws at start.
+ * Only those two files, so that building it costs nothing next to the real ones.
+ */
+export async function badAgentPackage(version: string): Promise<string> {
+  const stage = join(scratch(), `${version}-bad-stage`);
+  mkdirSync(join(stage, 'bin'), { recursive: true });
+  writeFileSync(join(stage, 'waagent-ts-manifest.json'), JSON.stringify({ format: 1, name: 'waagent-ts', version, entry: 'bin/waagent.js' }));
+  writeFileSync(join(stage, 'bin/waagent.js'), `throw new Error('waagent-ts ${version} is a bad release');\n`);
+  const file = join(scratch(), `waagent-ts-${version}-bad.tar.gz`);
+  await tar.c({ gzip: true, file, cwd: stage, portable: true }, ['waagent-ts-manifest.json', 'bin']);
+  return file;
 }
 
 /** The next patch versions after `base` (X+1, X+2, ...). */
