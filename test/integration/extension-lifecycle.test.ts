@@ -1,7 +1,7 @@
 // Every handler transition against the emulator, with the recorder handler noting each command it received.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
 import type { Scenario, ScenarioExtension } from '../../src/emulator/scenario.js';
@@ -185,4 +185,27 @@ test('an agent killed during install recovers: the install runs again and the ex
   await emu.waitFor(succeeded('1.0.0', 1), 30_000);
   const ops = opsOf(await recorded(root.extLogDir, NAME));
   assert.deepEqual(ops, ['install@1.0.0', 'install@1.0.0', 'enable@1.0.0']);
+});
+
+test('reportHeartbeat handlers: heartbeat.log replaces the handler status; a stale one is Unresponsive', async (t) => {
+  const dir = await recorderVariant({ reportHeartbeat: true });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { emu, root } = await setup(t, { extensions: [ext('1.0.0', 0, { packageDir: dir })] });
+  // Enabled, but no heartbeat yet: upstream reports the handler as failing to give one.
+  await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success' && handler(s, NAME)?.message === 'Failed to get heart beat file', 30_000);
+  const hb = join(root.libDir, `${NAME}-1.0.0`, 'heartbeat.log');
+  await writeFile(hb, '[{"version": 1.0, "heartbeat": {"status": "ready", "code": 0, "formattedMessage": {"lang": "en-US", "message": "all good"}}}]');
+  await emu.waitFor((s) => handler(s, NAME)?.status === 'ready' && handler(s, NAME)?.message === 'all good', 30_000);
+  const old = new Date(Date.now() - 11 * 60_000);
+  await utimes(hb, old, old);
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.status === 'Unresponsive', 70_000);
+  assert.equal(handler(rec.status, NAME)!.code, -1);
+});
+
+test('exit code 126 is explained in the status', async (t) => {
+  const dir = await recorderVariant({ enableCommand: 'bin' });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { emu } = await setup(t, { extensions: [ext('1.0.0', 0, { packageDir: dir })] });
+  const rec = await emu.waitFor((s) => handler(s, NAME)?.code === 1009, 30_000);
+  assert.match(handler(rec.status, NAME)!.message!, /Non-zero exit code: 126[\s\S]*(noexec|could not be executed)/);
 });
