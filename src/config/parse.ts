@@ -46,8 +46,9 @@ export function parseConfig(text: string, source: string): ParsedConfig {
   if (text.length === 0) throw new ConfigError(`Cannot load configuration as ${source} is empty`);
   const set: Partial<Record<ConfigKey, unknown>> = {};
   const warnings: string[] = [];
-  // Upstream splits on '\n' only; a trailing '\r' is removed by the final trim.
-  text.split('\n').forEach((line, i) => {
+  // Upstream splits on '\n' only, so `Key="y"\r\n` reads as `y"` there; we drop the '\r' of CRLF files first
+  // (a file edited on Windows must not fail to load).
+  text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).forEach((line, i) => {
     const entry = parseLine(line);
     if (entry === undefined) return;
     const where = `${source}:${i + 1}`;

@@ -8,9 +8,10 @@ import { ProtocolError } from '../../src/errors.js';
 import { ZERO_GUID } from '../../src/protocol/goal-state.js';
 import { parseExtensionsConfig } from '../../src/protocol/schemas/extensions-config.js';
 import {
-  SECRETS, assertNoSecret, check, el, expectedHandler, figures, handlersArb, mutateXml, parseOrReject, pick, randomText,
-  renderJson, xmlDoc, type GenHandler, type GenSettings, type XEl, URL_POOL,
+  SECRETS, assertNoSecret, check, expectedHandler, figures, handlersArb, parseOrReject, pick, randomText,
+  type GenHandler, type GenSettings, URL_POOL,
 } from './arbitraries.js';
+import { el, mutateXml, renderJson, xmlDoc, type XEl } from './documents.js';
 
 const DOC = 'ExtensionsConfig';
 const TAGS = [

@@ -8,10 +8,8 @@ import { ProtocolError } from '../../src/errors.js';
 import { ZERO_GUID } from '../../src/protocol/goal-state.js';
 import { parseVmSettings } from '../../src/protocol/schemas/vm-settings.js';
 import { parseArtifactsProfile } from '../../src/protocol/schemas/artifacts-profile.js';
-import {
-  Raw, SECRETS, check, expectedHandler, figures, handlersArb, mutateJson, parseOrReject, pick, randomText, renderJson,
-  type GenHandler,
-} from './arbitraries.js';
+import { SECRETS, check, expectedHandler, figures, handlersArb, parseOrReject, pick, randomText, type GenHandler } from './arbitraries.js';
+import { Raw, mutateJson, renderJson } from './documents.js';
 
 const SIG = 'SASSIGNATUREc2VjcmV0LXNpZ25hdHVyZQ';
 const ALL_SECRETS = [...SECRETS, SIG];
@@ -21,7 +19,10 @@ const JSON_ALPHABET = '{}[]":,\\ -.0123456789eEtruefalsn\u0000\uFEFFaAxX';
 function recase(value: unknown, mask: number): unknown {
   if (Array.isArray(value)) return value.map((v) => recase(v, mask));
   if (value === null || typeof value !== 'object' || value instanceof Raw) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v], i) => [(mask >> (i % 30)) & 1 ? k.toUpperCase() : k, recase(v, mask >> 1)]));
+  const out: Record<string, unknown> = {};
+  let i = 0;
+  for (const k in value) out[(mask >> (i++ % 30)) & 1 ? k.toUpperCase() : k] = recase((value as Record<string, unknown>)[k], mask >> 1);
+  return out;
 }
 
 function extensionJson(h: GenHandler, n: number): Record<string, unknown> {
@@ -55,7 +56,7 @@ function extensionJson(h: GenHandler, n: number): Record<string, unknown> {
 }
 
 const vmSettingsArb = fc.tuple(handlersArb, fc.nat(), fc.nat(), fc.nat(), fc.nat()).map(([handlers, inSvd, ticks, misc, mask]) => {
-  const ticksText = `${ticks}${misc % 2 === 0 ? '1234567890' : ''}`;
+  const ticksText = `${ticks + 1}${misc % 2 === 0 ? '1234567890' : ''}`;
   const source = pick(['FastTrack', 'Fabric'] as const, misc);
   const blob = misc % 5 === 0 ? null : { url: `https://127.0.0.1/status/vm.status?sv=2018-03-28&sr=b&sig=${SIG}${misc}`, type: misc % 4 === 0 ? 'PageBlob' : 'BlockBlob' };
   const doc = {

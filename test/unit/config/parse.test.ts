@@ -135,3 +135,9 @@ test('the result is deeply frozen', () => {
   }, TypeError);
   assert.throws(() => (result.warnings as string[]).push('x'), TypeError);
 });
+
+test('a CRLF file loads: the \\r is dropped before quotes are stripped (upstream would read `y"`)', () => {
+  const { config } = parseConfig('Logs.Verbose="y"\r\nExtensions.GoalStatePeriod=7\r\n', 'crlf.conf');
+  assert.equal(config['Logs.Verbose'], true);
+  assert.equal(config['Extensions.GoalStatePeriod'], 7);
+});
