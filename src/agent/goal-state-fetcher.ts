@@ -103,6 +103,9 @@ export class GoalStateFetcher {
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
     await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 })
       .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
+    // The incarnation on disk, for `waagent status` and tools that read upstream's file.
+    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644 })
+      .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
     if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
     return { hostingEnv, extensions };

@@ -1,6 +1,7 @@
 // The extension-handler main loop: poll -> goal state -> process extensions when new -> report status.
 import type { Clock, Logger } from '../deps.js';
 import { errorMessage } from '../errors.js';
+import { writeProblem } from '../state/write-health.js';
 import type { ExtensionsGoalState } from '../protocol/goal-state.js';
 import type { GoalStateFetcher, FullGoalState } from './goal-state-fetcher.js';
 
@@ -145,6 +146,13 @@ export class AgentLoop {
     }
     try {
       await this.deps.processor.process(egs, signal);
+      const problem = writeProblem(clock.now());
+      if (problem !== null) {
+        // The lib dir could not be written (full or read-only): keep the goal state pending, so it runs
+        // again once the disk recovers instead of being remembered as done.
+        logger.warn(`Goal state ${egs.id} will be processed again: ${problem}`);
+        return;
+      }
       this.processed = { id: egs.id, inSvdSeqNo: egs.inSvdSeqNo, status: 'Success', code: 0, message: 'GoalState executed successfully', timestampMs: clock.now() };
     } catch (err) {
       if (signal.aborted) return;

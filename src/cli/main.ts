@@ -16,6 +16,10 @@ export interface GlobalOptions {
   verbose?: boolean;
   debug?: boolean;
   force?: boolean;
+  collectLogs?: boolean;
+  full?: boolean;
+  deprovision?: boolean;
+  deprovisionUser?: boolean;
 }
 
 const ARGV0 = 'waagent';
@@ -23,10 +27,7 @@ const ARGV0 = 'waagent';
 const VERSION_COMPANIONS = new Set(['--version', '--verbose', '--debug', '--force', '--configuration-path']);
 /** Upstream commands we recognise but do not implement (agent-lifecycle.md §11, §12). */
 const UNSUPPORTED: ReadonlyArray<readonly [string, string]> = [
-  ['--deprovision', '-deprovision'],
-  ['--deprovision-user', '-deprovision+user'],
   ['--register-service', '-register-service'],
-  ['--collect-logs', '-collect-logs'],
   ['--start', '-start'],
   ['--setup-firewall', '-setup-firewall'],
 ];
@@ -56,6 +57,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       return 1;
     }
   }
+  if (top.subcommand === 'status') {
+    // Upstream's spelling also works after `status`: `waagent status -configuration-path:FILE`.
+    const at = args.indexOf('status');
+    const rest = args.slice(at + 1).flatMap((a) => {
+      const m = /^-{1,2}configuration-path[:=](.+)$/.exec(a);
+      return m ? ['--configuration-path', m[1]!] : a === '-configuration-path' ? ['--configuration-path'] : [a];
+    });
+    return runCommander([...args.slice(0, at + 1), ...rest]);
+  }
   return runCommander(args);
 }
 
@@ -74,8 +84,22 @@ async function runCommander(args: string[]): Promise<number> {
     .option('--verbose', 'log VERBOSE lines')
     .option('--debug', 'debug mode')
     .option('--force', 'do not ask for confirmation')
+    .option('--collect-logs', 'write a tar.gz of logs, state and configuration (secrets redacted)')
+    .option('--full', 'with --collect-logs: every text file of the lib dir')
+    .option('--deprovision', 'delete agent state, logs, SSH host keys and DHCP leases (asks first unless --force)')
+    .option('--deprovision-user', 'as --deprovision, and also the provisioned user')
     .action(async (opts: GlobalOptions) => {
       exitCode = await runLegacy(opts);
+    });
+  program
+    .command('status')
+    .description('show the agent version, goal-state incarnation and each extension handler\'s state and last status')
+    .option('--configuration-path <file>', 'configuration file (default /etc/waagent.conf)')
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      // The top-level --configuration-path is recognised after `status` too, so it lands on the program.
+      const { runStatusCommand } = await import('./commands/status.js');
+      exitCode = await runStatusCommand(cmd.optsWithGlobals<{ configurationPath?: string; json?: boolean }>());
     });
   program
     .command('emulator')
@@ -128,6 +152,14 @@ async function runLegacy(opts: GlobalOptions): Promise<number> {
   if (opts.showConfiguration) {
     const { runShowConfiguration } = await import('./commands/show-configuration.js');
     return runShowConfiguration(opts);
+  }
+  if (opts.deprovision || opts.deprovisionUser) {
+    const { runDeprovision } = await import('./commands/deprovision.js');
+    return runDeprovision({ ...opts, deluser: opts.deprovisionUser === true });
+  }
+  if (opts.collectLogs) {
+    const { runCollectLogs } = await import('./commands/collect-logs.js');
+    return runCollectLogs(opts);
   }
   if (opts.runExthandlers) {
     const { runExtHandlers } = await import('./commands/run-exthandlers.js');

@@ -47,8 +47,14 @@ export async function writeEventFile(dir: string, micros: number, content: strin
     }
   }
   const base = join(dir, String(micros));
-  await writeFile(`${base}.tmp`, content, { mode: 0o600 });
-  await rename(`${base}.tmp`, `${base}${AGENT_EVENT_SUFFIX}`);
+  try {
+    await writeFile(`${base}.tmp`, content, { mode: 0o600 });
+    await rename(`${base}.tmp`, `${base}${AGENT_EVENT_SUFFIX}`);
+  } catch (err) {
+    // A full disk must not leave half-written files behind.
+    await rm(`${base}.tmp`, { force: true }).catch(() => undefined);
+    throw err;
+  }
   return removed;
 }
 

@@ -136,9 +136,9 @@ test('a stray word is an error, not a silent usage', async () => {
 });
 
 test('upstream commands waagent-ts does not implement say so and exit 1', async () => {
-  const r = await waagent('-deprovision+user', '-force');
+  const r = await waagent('-register-service', '-force');
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'Error: -deprovision+user is not supported by waagent-ts\n');
+  assert.equal(r.stderr, 'Error: -register-service is not supported by waagent-ts\n');
   assert.equal(r.stdout, '');
 });
 
