@@ -43,7 +43,7 @@ export async function snapshot(root: string): Promise<Snapshot> {
 /** Top-level files of the lib folder the agent itself writes (upstream's layout). */
 const AGENT_LIB_FILES = new Set([
   'Certificates.pem', 'Certificates.xml', 'Protocol', 'WireServerEndpoint', 'TransportCert.pem', 'TransportPrivate.pem',
-  'waagent_status.json', 'fast_track.json', 'history', 'events', 'ovf-env.xml',
+  'waagent_status.json', 'fast_track.json', 'history', 'events', 'ovf-env.xml', 'Incarnation',
 ]);
 const AGENT_LIB_PATTERNS = [
   /^[0-9A-F]{40}\.(crt|prv)$/, /^\d+\.prv$/, /^\..+\.tmp$/, /\.xml$/, /^waagent-ts-/, /^WALinuxAgent-/,

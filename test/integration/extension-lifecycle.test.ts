@@ -128,7 +128,8 @@ test('multi-config: one settings file, state file, status and enable per extensi
   const raw = (rec.status as { aggregateStatus: { handlerAggregateStatus: Array<{ runtimeSettingsStatus: { extensionName: string } }> } }).aggregateStatus.handlerAggregateStatus;
   assert.deepEqual(raw.map((h) => h.runtimeSettingsStatus.extensionName).sort(), ['e1', 'e2']);
   const config = join(root.libDir, `${NAME}-1.0.0`, 'config');
-  assert.equal(await readFile(join(config, 'e2.HandlerState'), 'utf8'), 'enabled');
+  // The extension's state file is written when its enable command returns, just after its status file.
+  assert.equal(await eventually(() => readFile(join(config, 'e2.HandlerState'), 'utf8').catch(() => ''), 10_000, 'e2.HandlerState'), 'enabled');
   assert.ok(await exists(join(config, 'e2.3.settings')));
   const cmds = await recorded(root.extLogDir, NAME);
   assert.deepEqual(opsOf(cmds), ['install@1.0.0', 'enable@1.0.0:e1', 'enable@1.0.0:e2']);
