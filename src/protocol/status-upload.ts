@@ -35,16 +35,19 @@ function padTo(buf: Buffer, fill: number): Buffer {
   return Buffer.concat([buf, Buffer.alloc(size - buf.length, fill)]);
 }
 
+/** A BlockBlob upload is one PUT, the same through the plugin and direct. */
+function blockBlobPut(data: Buffer, url: string, date: string): StorageEnvelope {
+  return {
+    requestUri: url,
+    content: data,
+    headers: [['Content-Length', String(data.length)], ['x-ms-blob-type', 'BlockBlob'], ['x-ms-date', date], ['x-ms-version', STORAGE_API_VERSION]],
+  };
+}
+
 /** The storage requests the HostGAPlugin is asked to perform (hostgaplugin.md §4). */
 export function hostPluginEnvelopes(json: string, url: string, type: StatusBlobType, date: string): StorageEnvelope[] {
   const data = Buffer.from(json, 'utf8');
-  if (type === 'BlockBlob') {
-    return [{
-      requestUri: url,
-      content: data,
-      headers: [['Content-Length', String(data.length)], ['x-ms-blob-type', 'BlockBlob'], ['x-ms-date', date], ['x-ms-version', STORAGE_API_VERSION]],
-    }];
-  }
+  if (type === 'BlockBlob') return [blockBlobPut(data, url, date)];
   // Page blobs are padded with spaces through the plugin (zeros on the direct path), as upstream does.
   const padded = padTo(data, 0x20);
   const out: StorageEnvelope[] = [{
@@ -65,13 +68,7 @@ export function hostPluginEnvelopes(json: string, url: string, type: StatusBlobT
 /** The direct requests to the SAS URL (wire-protocol.md §11). */
 export function directRequests(json: string, url: string, type: StatusBlobType, date: string): StorageEnvelope[] {
   const data = Buffer.from(json, 'utf8');
-  if (type === 'BlockBlob') {
-    return [{
-      requestUri: url,
-      content: data,
-      headers: [['Content-Length', String(data.length)], ['x-ms-blob-type', 'BlockBlob'], ['x-ms-date', date], ['x-ms-version', STORAGE_API_VERSION]],
-    }];
-  }
+  if (type === 'BlockBlob') return [blockBlobPut(data, url, date)];
   const size = Math.ceil(data.length / PAGE) * PAGE;
   const out: StorageEnvelope[] = [{
     requestUri: url,
