@@ -27,7 +27,12 @@ test('extension ETP events and the agent\'s operation events reach the fabric wi
   const etp = () => events().filter((e) => value(e, 'EventName') === `${NAME}-1.0.0`);
   const ops = (op: string) => events().filter((e) => value(e, 'Name') === NAME && value(e, 'Operation') === op);
   const logEvent = () => events().find((e) => value(e, 'EventName') === 'Log' && /Dropped events for Extension: Test\.Eventer/.test(value(e, 'Context1') ?? ''));
-  await emu.state.waitUntil(() => etp().length >= 2 && ops('Enable').length >= 1 && logEvent() !== undefined, 60_000, 'ETP, Enable and log events');
+  // Generous: on a loaded CI machine the agent, its collectors and the sender all share two cores.
+  await emu.state.waitUntil(() => etp().length >= 2 && ops('Enable').length >= 1 && logEvent() !== undefined, 120_000, 'ETP, Enable and log events')
+    .catch(async (err) => {
+      const seen = `etp=${etp().length} enable=${ops('Enable').length} log=${logEvent() !== undefined} events=${events().length}`;
+      throw new Error(`${(err as Error).message} (${seen})\nagent log tail:\n${(await agent.log()).slice(-3000)}`);
+    });
 
   // Extension events: provider FFF0196F, id 7, EventName <Handler>-<Version>; the empty-message event was dropped.
   const ext = etp();
