@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { Scenario } from '../../src/emulator/scenario.js';
-import { eventually, fixtureHandler, startAgent, tempRoot, type AgentProcess, type TempRoot } from '../helpers/agent.js';
+import { eventually, fixtureHandler, runAgainstEmulator, startAgent, tempRoot, type TempRoot } from '../helpers/agent.js';
 import { goalStateStatus, handler } from '../helpers/status.js';
 
 const NAME = 'Test.Recorder';
@@ -21,17 +21,8 @@ const features = (status: unknown): string[] => ((status as any)?.supportedFeatu
 const succeeded = (seqNo: number, inSvdSeqNo: string) => (s: unknown) =>
   handler(s, NAME)?.ext?.status === 'success' && handler(s, NAME)?.ext?.sequenceNumber === seqNo && goalStateStatus(s)?.inSvdSeqNo === inSvdSeqNo;
 
-async function setup(t: { after(fn: () => Promise<void>): void }, scenario: Scenario, conf: Record<string, string> = {}): Promise<{ emu: Emulator; root: TempRoot; agent: AgentProcess }> {
-  const emu = await createEmulator({ scenario });
-  const root = await tempRoot(conf);
-  const agent = startAgent(root, emu);
-  t.after(async () => {
-    await agent.stop();
-    await emu.close();
-    await root.cleanup();
-  });
-  return { emu, root, agent };
-}
+const setup = (t: Parameters<typeof runAgainstEmulator>[0], scenario: Scenario, conf: Record<string, string> = {}) =>
+  runAgainstEmulator(t, () => createEmulator({ scenario }), conf);
 
 const vmSettingsRequests = (emu: Emulator) => emu.state.requests({ server: 'hostplugin', path: '/vmSettings' });
 const artifactRequests = (emu: Emulator) => emu.state.requests({ server: 'hostplugin', path: '/extensionArtifact' });
