@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { Scenario } from '../../src/emulator/scenario.js';
-import { eventually, fixtureHandler, runAgainstEmulator, startAgent, tempRoot, type TempRoot } from '../helpers/agent.js';
+import { eventually, fixtureHandler, runAgainstEmulator, type TempRoot } from '../helpers/agent.js';
 import { goalStateStatus, handler } from '../helpers/status.js';
 
 const NAME = 'Test.Recorder';
