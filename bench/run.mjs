@@ -211,6 +211,7 @@ async function main() {
   }, 2000);
   const results = [];
   let inner;
+  let complete = true;
   const limitMs = (o.quick ? 45 : 150) * 60_000;
   try {
     const plan = {
@@ -221,7 +222,12 @@ async function main() {
     console.log(`bench: namespace ${ns}, work dir ${workDir}, agents ${o.agents.join(', ')}, modes ${o.modes.join(', ')}, sizes ${o.sizes.join(', ')}`);
     inner = spawn('ip', ['netns', 'exec', ns, process.execPath, join(HERE, 'inner.mjs'), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     // Ctrl-C / SIGTERM: stop the inner run (and with it the agents) so the namespace is cleaned up below.
-    for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => inner.kill('SIGKILL'));
+    for (const sig of ['SIGINT', 'SIGTERM']) {
+      process.once(sig, () => {
+        process.stderr.write(`bench: ${sig} received, stopping\n`);
+        inner.kill('SIGKILL');
+      });
+    }
     const limit = setTimeout(() => {
       process.stderr.write(`bench: time limit ${limitMs / 60000} min reached, stopping\n`);
       inner.kill('SIGKILL');
@@ -236,7 +242,10 @@ async function main() {
     });
     const code = await new Promise((res) => inner.once('exit', (c, s) => res(c ?? s)));
     clearTimeout(limit);
-    if (code !== 0) process.stderr.write(`bench: inner run ended with ${code}\n`);
+    if (code !== 0) {
+      complete = false;
+      process.stderr.write(`bench: inner run ended with ${code}; the results are partial\n`);
+    }
   } finally {
     clearInterval(watchdog);
     killNetnsProcesses(ns);
@@ -259,8 +268,11 @@ async function main() {
       load1: loads.length ? { min: Math.min(...loads).toFixed(2), mean: (loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2), max: Math.max(...loads).toFixed(2), samples: loads.length } : null,
     },
   };
-  if (o.write) writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(run, null, 1)}\n`);
-  writeReport(run, o.write);
+  // A run that was cut short (time limit, signal) must not replace the latest complete one.
+  const name = complete ? 'results.json' : 'results.partial.json';
+  if (o.write) writeFileSync(join(HERE, name), `${JSON.stringify(run, null, 1)}\n`);
+  if (!complete && o.write) console.log(`bench: partial run: kept RESULTS.md, data in ${join(HERE, name)}`);
+  writeReport(run, o.write && complete);
   return results.some((r) => r.error) || incidents.length ? 1 : 0;
 }
 
