@@ -8,6 +8,7 @@ import { createLogger } from './log/logger.js';
 import { systemClock } from './platform/clock.js';
 import { createRunner } from './platform/runner.js';
 import { createHttpClient, DEFAULT_RETRY, type HttpClient, type RetryPolicy } from './protocol/http.js';
+import { createProxyRoutingClient, describeProxy } from './protocol/proxy.js';
 import type { Paths } from './state/paths.js';
 
 export const KNOWN_WIRESERVER_IP = '168.63.129.16';
@@ -85,9 +86,25 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
   const ep = over.wireServerUrl ? new URL(over.wireServerUrl).hostname : await discoverEndpoint(paths.libDir);
   const wireServerUrl = over.wireServerUrl ?? `http://${ep}`;
   const hostPluginUrl = over.hostPluginUrl ?? `http://${ep}:32526`;
+  const http = createProxyRoutingClient({
+    direct: createHttpClient(),
+    settings: { host: config['HttpProxy.Host'] ?? null, port: config['HttpProxy.Port'], env },
+    fabricOrigins: [wireServerUrl, hostPluginUrl],
+    onProxy: onceEach((proxy) => logger.info(`Using HTTP proxy ${describeProxy(proxy)} for storage requests (WireServer and HostGAPlugin are never proxied)`)),
+  });
   const retry: RetryPolicy = over.retryDelayMs === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, retryDelayMs: over.retryDelayMs, throttleDelayMs: over.retryDelayMs };
   return {
     config, configWarnings: warnings, paths, clock: systemClock, random: { random: Math.random }, runner: createRunner(),
-    http: createHttpClient(), retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+    http, retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+  };
+}
+
+/** Calls `fn` the first time each distinct key is seen (a log line per proxy, not per request). */
+function onceEach(fn: (key: string) => void): (key: string) => void {
+  const seen = new Set<string>();
+  return (key) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    fn(key);
   };
 }

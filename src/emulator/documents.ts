@@ -6,6 +6,8 @@ import { familyUris } from './agent-packages.js';
 export interface DocumentContext {
   /** Base URL the agent uses to reach the emulator's WireServer port (no trailing slash). */
   readonly base: string;
+  /** Base URL of the emulated storage (manifests, packages, status blob); the WireServer's unless set apart. */
+  readonly storageBase: string;
   readonly statusBlobUrl: string;
   /** Creation time of this goal state, ms since the epoch. */
   readonly createdAtMs: number;
@@ -116,8 +118,8 @@ export function settingsJson(e: ScenarioExtension, prot?: { readonly data: strin
 function pluginXml(e: ScenarioExtension, ctx: DocumentContext): string {
   const a = (k: string, v: string): string => ` ${k}="${escapeAttr(v)}"`;
   // With failPrimaryManifest the repository answers 404 on the primary location (see repository.ts).
-  const primary = manifestUrl(ctx.base, e.name, 'primary');
-  const failover = manifestUrl(ctx.base, e.name, 'failover');
+  const primary = manifestUrl(ctx.storageBase, e.name, 'primary');
+  const failover = manifestUrl(ctx.storageBase, e.name, 'failover');
   return (
     '    <Plugin' +
     a('name', e.name) + a('version', e.version) + a('location', primary) + a('config', '') + a('state', e.state) +
@@ -153,7 +155,7 @@ export function extensionsConfigXml(s: ResolvedScenario, ctx: DocumentContext): 
     .map((f) => {
       const opt = (tag: string, v: string | boolean | undefined): string => (v === undefined ? '' : `<${tag}>${v === true ? 'True' : v === false ? 'False' : escapeText(v)}</${tag}>`);
       const version = opt('Version', f.version) + opt('FromVersion', f.fromVersion) + opt('IsVersionFromRSM', f.isVersionFromRSM) + opt('IsVMEnabledForRSMUpgrades', f.isVMEnabledForRSMUpgrades);
-      const uris = familyUris(ctx.base, s, f).map((u) => `<Uri>${escapeText(u)}</Uri>`).join('');
+      const uris = familyUris(ctx.storageBase, s, f).map((u) => `<Uri>${escapeText(u)}</Uri>`).join('');
       return `      <GAFamily><Name>${escapeText(f.name)}</Name>${version}<Uris>${uris}</Uris></GAFamily>\n`;
     })
     .join('');

@@ -37,8 +37,9 @@ export class Fabric {
   /** The newest published state: `current` plus fastTrackOnly changes, which reach the agent through vmSettings only. */
   private latest: ResolvedScenario;
   private readonly vm = new VmSettingsState();
-  private ctx: Omit<DocumentContext, 'base' | 'statusBlobUrl'>;
+  private ctx: Omit<DocumentContext, 'base' | 'storageBase' | 'statusBlobUrl'>;
   private base = 'http://127.0.0.1';
+  private storage: string | null = null;
 
   constructor(initial: Scenario) {
     this.current = resolveInitial(initial);
@@ -60,6 +61,15 @@ export class Fabric {
     return this.base;
   }
 
+  /** Storage (manifests, packages, status blob) on another origin, reached only through a proxy in proxy tests. */
+  setStorageBase(base: string | null): void {
+    this.storage = base === null ? null : base.replace(/\/+$/, '');
+  }
+
+  get storageBaseUrl(): string {
+    return this.storage ?? this.base;
+  }
+
   get scenario(): ResolvedScenario {
     return this.current;
   }
@@ -71,7 +81,7 @@ export class Fabric {
   }
 
   statusBlobUrl(): string {
-    return statusBlobUrl(this.base, this.statusPath, this.sig);
+    return statusBlobUrl(this.storageBaseUrl, this.statusPath, this.sig);
   }
 
   /** Publishes a new goal state (with `fastTrackOnly`, through vmSettings alone); returns the incarnation. */
@@ -107,7 +117,7 @@ export class Fabric {
       for (const e of s.extensions) {
         if (e.protectedSettings !== undefined) prot.set(e.name, await this.tenant.encryptSettings(JSON.stringify(e.protectedSettings)));
       }
-      return vmSettingsJson(s, { base: this.base, statusBlobUrl: this.statusBlobUrl(), inSvdSeqNo, createdOnTicks, activityId, correlationId, protectedSettings: prot });
+      return vmSettingsJson(s, { base: this.base, storageBase: this.storageBaseUrl, statusBlobUrl: this.statusBlobUrl(), inSvdSeqNo, createdOnTicks, activityId, correlationId, protectedSettings: prot });
     });
     return { etag, text };
   }
@@ -117,7 +127,7 @@ export class Fabric {
     const o = this.overrides.get('extensionsConfig');
     if (o !== undefined) return o;
     const s = this.current;
-    const ctx: DocumentContext = { ...this.ctx, base: this.base, statusBlobUrl: this.statusBlobUrl() };
+    const ctx: DocumentContext = { ...this.ctx, base: this.base, storageBase: this.storageBaseUrl, statusBlobUrl: this.statusBlobUrl() };
     const prot = new Map<string, EncryptedSettings>();
     for (const e of s.extensions) {
       if (e.protectedSettings !== undefined) prot.set(e.name, await this.tenant.encryptSettings(JSON.stringify(e.protectedSettings)));
@@ -144,7 +154,7 @@ export class Fabric {
     const o = this.overrides.get(name);
     if (o !== undefined) return o;
     const s = this.current;
-    const ctx: DocumentContext = { ...this.ctx, base: this.base, statusBlobUrl: this.statusBlobUrl() };
+    const ctx: DocumentContext = { ...this.ctx, base: this.base, storageBase: this.storageBaseUrl, statusBlobUrl: this.statusBlobUrl() };
     switch (name) {
       case 'versions': return versionsXml();
       case 'goalState': return goalStateXml(s, ctx);
@@ -158,6 +168,6 @@ export class Fabric {
 }
 
 /** Creation time strictly increases across publishes, since the agent orders goal states by it. */
-function newContext(previousMs = 0): Omit<DocumentContext, 'base' | 'statusBlobUrl'> {
+function newContext(previousMs = 0): Omit<DocumentContext, 'base' | 'storageBase' | 'statusBlobUrl'> {
   return { createdAtMs: Math.max(Date.now(), previousMs + 1), activityId: randomUUID(), correlationId: randomUUID() };
 }

@@ -137,7 +137,7 @@ async function getArtifact(fabric: Fabric, req: IncomingMessage, res: ServerResp
   } catch {
     throw new HttpError(400, 'x-ms-artifact-location is not a URL', 'InvalidHeaderValue');
   }
-  const artifact = await fabric.repository.get(target.pathname, fabric.baseUrl);
+  const artifact = await fabric.repository.get(target.pathname, fabric.storageBaseUrl);
   ctx.upstreamStatus = 200;
   send(res, 200, artifact.body, artifact.contentType);
 }

@@ -24,6 +24,9 @@ export interface EmulatorOptions {
   hostPluginPort?: number;
   /** Base URL written into documents when the agent reaches the emulator by another address (e.g. http://168.63.129.16). */
   publicBaseUrl?: string;
+  /** Base URL written for storage (manifests, packages, status blob) when it must differ from the WireServer's,
+   *  e.g. an unresolvable host that only a test's HTTP proxy forwards to the emulator. */
+  storageBaseUrl?: string;
   scenario?: Scenario;
   /** Receives one line per request and lifecycle events. */
   log?: (line: string) => void;
@@ -154,6 +157,7 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
   const wireUrl = httpBase(host, wirePort);
   const hostPluginUrl = httpBase(host, pluginPort);
   fabric.setBase(opts.publicBaseUrl ?? wireUrl);
+  if (opts.storageBaseUrl) fabric.setStorageBase(opts.storageBaseUrl);
   log(`emulator: WireServer ${wireUrl}, HostGAPlugin ${hostPluginUrl}, incarnation ${fabric.scenario.incarnation}`);
 
   const rec = fabric.recorder;

@@ -11,6 +11,7 @@ export const EMULATED_HGAP_VERSION = '1.0.8.159';
 
 export interface VmSettingsContext {
   readonly base: string;
+  readonly storageBase: string;
   readonly statusBlobUrl: string;
   readonly inSvdSeqNo: number;
   /** extensionsLastModifiedTickCount: .NET ticks as a decimal string (beyond 2^53, written as a bare JSON number). */
@@ -27,8 +28,8 @@ function extensionGoalState(e: ScenarioExtension, ctx: VmSettingsContext): Recor
   const common = {
     name: e.name,
     version: e.version,
-    location: manifestUrl(ctx.base, e.name, 'primary'),
-    failoverLocation: manifestUrl(ctx.base, e.name, 'failover'),
+    location: manifestUrl(ctx.storageBase, e.name, 'primary'),
+    failoverLocation: manifestUrl(ctx.storageBase, e.name, 'failover'),
     additionalLocations: [] as string[],
     state: e.state,
     autoUpgrade: false,
@@ -97,7 +98,7 @@ export function vmSettingsJson(s: ResolvedScenario, ctx: VmSettingsContext): str
       ...(f.fromVersion === undefined ? {} : { fromVersion: f.fromVersion }),
       ...(f.isVersionFromRSM === undefined ? {} : { isVersionFromRSM: f.isVersionFromRSM }),
       ...(f.isVMEnabledForRSMUpgrades === undefined ? {} : { isVMEnabledForRSMUpgrades: f.isVMEnabledForRSMUpgrades }),
-      uris: familyUris(ctx.base, s, f),
+      uris: familyUris(ctx.storageBase, s, f),
     })),
     extensionGoalStates: s.extensions.map((e) => extensionGoalState(e, ctx)),
   };

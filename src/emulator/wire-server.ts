@@ -67,7 +67,7 @@ export async function handleWire(fabric: Fabric, req: IncomingMessage, res: Serv
   }
   if (path.startsWith(REPO_PREFIX)) {
     requireMethod(req, 'GET');
-    const a = await fabric.repository.get(path, fabric.baseUrl);
+    const a = await fabric.repository.get(path, fabric.storageBaseUrl);
     return send(res, 200, a.body, a.contentType);
   }
   throw new HttpError(404, `no such resource ${path}`, 'ResourceNotFound');

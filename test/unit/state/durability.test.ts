@@ -152,7 +152,7 @@ function prng(seed: number): () => number {
   };
 }
 
-test('200 SIGKILLs at random moments of a write loop: the file always parses whole, temp files never pile up', { timeout: 180_000 }, async (t) => {
+test('200 SIGKILLs at random moments of a write loop: the file always parses whole, temp files never pile up', { timeout: 480_000 }, async (t) => {
   const SEED = 0x5eed2025;
   const KILLS = 200;
   const LANES = 4;
