@@ -23,6 +23,8 @@ export interface DebOptions {
   readonly compiledSrc: string;
   readonly version: string;
   readonly outDir: string;
+  /** The Debian changelog (default packaging/deb/changelog); its newest entry must be `version`. */
+  readonly changelog?: string;
   /** dpkg-deb's compression (`-Z`); tests use a faster one. */
   readonly compression?: 'xz' | 'gzip' | 'zstd' | 'none';
 }
@@ -155,7 +157,7 @@ function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = proc
 export async function buildDebPackage(opts: DebOptions): Promise<DebResult> {
   if (!PACKAGE_VERSION_RE.test(opts.version)) throw new Error(`Cannot package version ${opts.version} as it is not a dotted version`);
   const pkgDir = join(opts.repoRoot, 'packaging/deb');
-  const changelog = readFileSync(join(pkgDir, 'changelog'), 'utf8');
+  const changelog = opts.changelog ?? readFileSync(join(pkgDir, 'changelog'), 'utf8');
   const head = parseChangelogHead(changelog);
   if (head.version !== opts.version) {
     throw new Error(`packaging/deb/changelog starts with version ${head.version}, not ${opts.version}: add an entry for ${opts.version}`);
