@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { EmulateCommandOptions } from './commands/emulate.js';
 import { normalizeArgv, scanTopLevel } from './argv.js';
-import { usageText } from './usage.js';
+import { helpText, usageText } from './usage.js';
 
 export interface GlobalOptions {
   daemon?: boolean;
@@ -42,8 +42,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.stdout.write(usageText(ARGV0));
       return 1;
     }
-    if (top.flags.has('--help') || top.flags.has('-h')) {
-      process.stdout.write(usageText(ARGV0));
+    if (top.flags.has('--help') || top.flags.has('-h') || (top.flags.size === 0 && top.positionals.length === 1 && top.positionals[0] === 'help')) {
+      process.stdout.write(helpText(ARGV0));
       return 0;
     }
     if (top.flags.has('--version') && top.positionals.length === 0 && [...top.flags].every((f) => VERSION_COMPANIONS.has(f))) {
@@ -100,7 +100,8 @@ async function runCommander(args: string[]): Promise<number> {
       // The top-level --configuration-path is recognised after `status` too, so it lands on the program.
       const { runStatusCommand } = await import('./commands/status.js');
       exitCode = await runStatusCommand(cmd.optsWithGlobals<{ configurationPath?: string; json?: boolean }>());
-    });
+    })
+    .addHelpText('after', '\nExamples:\n  waagent status\n  waagent status --json -configuration-path:/etc/waagent.conf\n\nExit code: 0 the status was shown, 1 the configuration could not be read.\n');
   program
     .command('emulator')
     .description('run the fabric emulator (WireServer, HostGAPlugin, blob store, repository)')
@@ -111,7 +112,8 @@ async function runCommander(args: string[]): Promise<number> {
     .action(async (opts: { listen: string; hostPluginPort: string; scenario?: string; publicBaseUrl?: string }) => {
       const { runEmulatorCommand } = await import('./commands/emulator.js');
       exitCode = await runEmulatorCommand(opts);
-    });
+    })
+    .addHelpText('after', '\nExamples:\n  waagent emulator --listen 127.0.0.1:8080\n  waagent emulator --listen 127.0.0.1:8080 --scenario scenario.json\n\nIt runs until SIGINT or SIGTERM (exit code 0); 1 when it cannot start. See src/emulator/README.md.\n');
   program
     .command('emulate')
     .description('test an extension handler locally through the real agent and the fabric emulator; report contract breaches')
@@ -169,6 +171,6 @@ async function runLegacy(opts: GlobalOptions): Promise<number> {
     const { runDaemon } = await import('./commands/daemon.js');
     return runDaemon(opts);
   }
-  process.stdout.write(usageText(ARGV0));
+  process.stdout.write(helpText(ARGV0));
   return 0;
 }

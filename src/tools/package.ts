@@ -70,21 +70,30 @@ function stampVersion(staging: string, version: string): void {
   writeFileSync(pkgPath, JSON.stringify({ ...rest, version }, null, 2) + '\n');
 }
 
+/**
+ * Copies the runnable agent into `dest`: package.json (version stamped, no dev fields), bin/waagent.js, dist/src/**
+ * and the production node_modules closure. Shared by the self-update package and the Debian package.
+ */
+export function stageAgentTree(opts: Pick<PackageOptions, 'repoRoot' | 'compiledSrc' | 'version'>, dest: string): { files: number; bytes: number } {
+  const n: Counter = { files: 0, bytes: 0 };
+  copyTree(opts.compiledSrc, join(dest, 'dist/src'), () => true, n);
+  mkdirSync(join(dest, 'bin'), { recursive: true });
+  copyFileSync(join(opts.repoRoot, PACKAGE_ENTRY), join(dest, PACKAGE_ENTRY));
+  chmodSync(join(dest, PACKAGE_ENTRY), 0o755);
+  copyFileSync(join(opts.repoRoot, 'package.json'), join(dest, 'package.json'));
+  for (const dep of productionDeps(opts.repoRoot)) {
+    // Nested node_modules are dependencies of their own, listed separately by productionDeps.
+    copyTree(dep.dir, join(dest, dep.relPath), (name, isDir) => !(isDir && name === 'node_modules') && keepDepEntry(name, isDir), n);
+  }
+  stampVersion(dest, opts.version);
+  return n;
+}
+
 export async function buildAgentPackage(opts: PackageOptions): Promise<PackageResult> {
   if (!PACKAGE_VERSION_RE.test(opts.version)) throw new Error(`Cannot package version ${opts.version} as it is not a dotted version`);
   const staging = mkdtempSync(join(tmpdir(), 'waagent-ts-pkg-'));
   try {
-    const n: Counter = { files: 0, bytes: 0 };
-    copyTree(opts.compiledSrc, join(staging, 'dist/src'), () => true, n);
-    mkdirSync(join(staging, 'bin'));
-    copyFileSync(join(opts.repoRoot, PACKAGE_ENTRY), join(staging, PACKAGE_ENTRY));
-    chmodSync(join(staging, PACKAGE_ENTRY), 0o755);
-    copyFileSync(join(opts.repoRoot, 'package.json'), join(staging, 'package.json'));
-    for (const dep of productionDeps(opts.repoRoot)) {
-      // Nested node_modules are dependencies of their own, listed separately by productionDeps.
-      copyTree(dep.dir, join(staging, dep.relPath), (name, isDir) => !(isDir && name === 'node_modules') && keepDepEntry(name, isDir), n);
-    }
-    stampVersion(staging, opts.version);
+    const n = stageAgentTree(opts, staging);
     const manifest: PackageManifest = { format: MANIFEST_FORMAT, name: AGENT_NAME, version: opts.version, entry: PACKAGE_ENTRY };
     writeFileSync(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     for (const [rel, content] of Object.entries(opts.overrides ?? {})) {
@@ -106,7 +115,7 @@ export async function buildAgentPackage(opts: PackageOptions): Promise<PackageRe
 }
 
 /** The folder above `from` whose package.json names waagent-ts (dist/src -> the checkout). */
-function findRepoRoot(from: string): string {
+export function findRepoRoot(from: string): string {
   for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
     try {
       if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === AGENT_NAME) return dir;
@@ -117,7 +126,7 @@ function findRepoRoot(from: string): string {
   throw new Error(`Cannot find the waagent-ts checkout above ${from}`);
 }
 
-function argValue(args: readonly string[], name: string): string | undefined {
+export function argValue(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 }

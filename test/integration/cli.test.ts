@@ -2,10 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_MAIN } from '../helpers/agent.js';
+import { AGENT_MAIN, repoRoot } from '../helpers/agent.js';
+import { HELP_COMMANDS, HELP_OPTIONS } from '../../src/cli/usage.js';
 import { AGENT_VERSION } from '../../src/version.js';
 
 interface CliResult { readonly code: number | null; readonly stdout: string; readonly stderr: string; readonly ms: number }
@@ -142,22 +143,57 @@ test('upstream commands waagent-ts does not implement say so and exit 1', async 
   assert.equal(r.stdout, '');
 });
 
-for (const spelling of ['-help', '-usage', '-?', '--help']) {
-  test(`${spelling} prints the usage text and exits 0`, async () => {
+/** Expected output, kept in test/fixtures/cli-help/NAME.txt; WAAGENT_TS_UPDATE_GOLDEN=1 rewrites it (review the diff). */
+async function golden(name: string, actual: string): Promise<void> {
+  const file = join(repoRoot(), 'test', 'fixtures', 'cli-help', `${name}.txt`);
+  if (process.env.WAAGENT_TS_UPDATE_GOLDEN === '1') await writeFile(file, actual);
+  assert.equal(actual, await readFile(file, 'utf8'), `output differs from ${file}`);
+}
+
+for (const spelling of ['-help', '-usage', '-?', '--help', '/help', 'help']) {
+  test(`${spelling} prints the help (upstream's usage line, then our commands) and exits 0`, async () => {
     const r = await waagent(spelling);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.ok(r.stdout.startsWith('\nusage: waagent '), JSON.stringify(r.stdout));
     assert.match(r.stdout, USAGE_LINE);
-    assert.ok(r.stdout.endsWith('\n\n'));
+    await golden('help', r.stdout);
   });
 }
 
-test('no arguments prints the usage text and exits 0', async () => {
+test('no arguments prints the help and exits 0', async () => {
   const r = await waagent();
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, USAGE_LINE);
   assert.equal(r.stderr, '');
+  await golden('help', r.stdout);
+});
+
+test('the help lists every command and option of HELP_COMMANDS/HELP_OPTIONS, each on its own line', async () => {
+  const r = await waagent('-help');
+  for (const e of [...HELP_COMMANDS, ...HELP_OPTIONS]) {
+    assert.match(r.stdout, new RegExp(`^  ${e.usage.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +${e.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), e.usage);
+  }
+  for (const line of r.stdout.split('\n').slice(2)) assert.ok(line.length <= 80, `longer than 80 columns: ${line}`);
+});
+
+for (const [cmd, name] of [['status', 'status'], ['emulate', 'emulate'], ['emulator', 'emulator']] as const) {
+  for (const flag of ['--help', '-h']) {
+    test(`${cmd} ${flag} prints its options and examples, exit 0`, async () => {
+      const r = await waagent(cmd, flag);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, new RegExp(`^Usage: waagent ${cmd} `));
+      assert.match(r.stdout, /\nExamples:\n  waagent /);
+      await golden(name, r.stdout);
+    });
+  }
+}
+
+test('an unknown option prints the error and the short usage on stderr, exit 1', async () => {
+  const r = await waagent('--bogus');
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  await golden('usage-error', r.stderr);
 });
 
 test('emulator --help is the subcommand help, untouched by the upstream spellings', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
@@ -20,6 +20,7 @@ test('systemd/waagent.service: upstream shape, and systemd-analyze verify accept
   assert.match(service, /^RestartSec=5$/m);
   assert.match(service, /^ExecStart=\/usr\/sbin\/waagent -daemon$/m);
   assert.match(unit, /^WantedBy=multi-user\.target$/m);
+  assert.match(unit, /^Documentation=man:waagent\(8\)$/m);
   if (!has('systemd-analyze')) {
     t.skip('systemd-analyze is not installed');
     return;
@@ -28,7 +29,12 @@ test('systemd/waagent.service: upstream shape, and systemd-analyze verify accept
   const dir = await mkdtemp(join(tmpdir(), 'waagent-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'waagent.service'), unit.replace('ExecStart=/usr/sbin/waagent', `ExecStart=${join(repoRoot(), 'bin', 'waagent.js')}`));
-  const r = spawnSync('systemd-analyze', ['verify', join(dir, 'waagent.service')], { encoding: 'utf8', timeout: 30_000 });
+  // Documentation=man:waagent(8): verify runs man on it, so it must find our man page (man/waagent.8).
+  await mkdir(join(dir, 'man', 'man8'), { recursive: true });
+  await copyFile(join(repoRoot(), 'man', 'waagent.8'), join(dir, 'man', 'man8', 'waagent.8'));
+  const manArgs = has('man') ? [] : ['--man=no'];
+  const r = spawnSync('systemd-analyze', ['verify', ...manArgs, join(dir, 'waagent.service')],
+    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, MANPATH: join(dir, 'man'), MANPAGER: 'cat', PAGER: 'cat' } });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /waagent\.service:/, 'no warnings about our unit');
 });
