@@ -208,11 +208,12 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     });
   };
   watchExit(agent);
+  let passed = false;
   t.after(async () => {
     killing = true;
     await agent.stop();
     await emu.close();
-    if (problems.length === 0) await root.cleanup();
+    if (passed) await root.cleanup();
     else console.log(`scratch root kept: ${root.dir}`);
   });
 
@@ -240,7 +241,7 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     const changes = new Map<string, Op>();
     const count = rand() < 0.3 ? 2 : 1;
     while (changes.size < count) {
-      const name = pick(NAMES);
+      const name = pick(NAMES.filter((n) => !changes.has(n)));
       const cur = want.get(name);
       let op: Op;
       if (!cur || cur.state === 'uninstall') op = 'install';
@@ -272,7 +273,10 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     let converged = false;
     const deadline = started + CONVERGE_MS;
     while (!converged) {
-      assert.ok(Date.now() < deadline, `transition ${i} (incarnation ${incarnation}) did not converge within ${CONVERGE_MS} ms; want ${JSON.stringify([...want])}; last status: ${describe(emu.state.latestStatus()?.status)}`);
+      if (Date.now() >= deadline) {
+        const cmds = await Promise.all(NAMES.map(async (n) => `${n}: ${(await recorded(root.extLogDir, n)).slice(snaps[0]!.lines.get(n)!).map((c) => `${c.op}@${c.version}:${c.seq}`).join(' ')}`));
+        assert.fail(`transition ${i} (incarnation ${incarnation}, kills ${kills}) did not converge within ${CONVERGE_MS} ms; want ${JSON.stringify([...want])}; was ${JSON.stringify([...before])}; last status: ${describe(emu.state.latestStatus()?.status)}; commands: ${cmds.join('; ')}`);
+      }
       if (problems.length > 0) assert.fail(problems.join('\n'));
       const latest = emu.state.statusBlobs().slice(after);
       if (latest.some((r) => matches(r.status, incarnation, want))) {
@@ -396,6 +400,7 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
   console.log(`  faults by request kind: ${JSON.stringify(counts.byKind)}`);
 
   assert.ok(fig.transitions >= Math.min(100, TRANSITIONS));
+  passed = true;
   assert.equal(fig.lostEnables, 0);
   assert.equal(fig.doubleInstalls, 0);
   assert.equal(fig.unparsableFiles, 0);
