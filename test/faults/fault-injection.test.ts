@@ -7,7 +7,8 @@
 // upstream's contract (no lost enable, no second install of an installed version, update sequence in order).
 //
 // Seeded and reproducible in its decisions: WAAGENT_TS_FAULT_SEED=<n> replays a run's faults and kills (timing still
-// varies), WAAGENT_TS_FAULT_TRANSITIONS and WAAGENT_TS_FAULT_RATE change its size and fault rate.
+// varies), WAAGENT_TS_FAULT_TRANSITIONS and WAAGENT_TS_FAULT_RATE change its size and fault rate, and
+// WAAGENT_TS_FAULT_KEEP=1 keeps the scratch root (agent log, lib dir) even when the run passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -213,7 +214,7 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     killing = true;
     await agent.stop();
     await emu.close();
-    if (passed) await root.cleanup();
+    if (passed && process.env.WAAGENT_TS_FAULT_KEEP !== '1') await root.cleanup();
     else console.log(`scratch root kept: ${root.dir}`);
   });
 
