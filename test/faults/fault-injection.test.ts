@@ -268,8 +268,8 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     // Kill plan: none, after a random delay, or right after the k-th handler command of this transition.
     const plan = rand();
     let kills = 0;
-    let killAt = plan < 0.3 ? started + 50 + rand() * 1500 : Infinity;
-    let killAfterCommands = plan >= 0.3 && plan < 0.55 ? 1 + Math.floor(rand() * 3) : Infinity;
+    let killAt = plan < 0.2 ? started + 50 + rand() * 1500 : Infinity;
+    let killAfterCommands = plan >= 0.2 && plan < 0.42 ? 1 + Math.floor(rand() * 3) : Infinity;
     let recoveryFrom = started;
     let converged = false;
     const deadline = started + CONVERGE_MS;
