@@ -15,6 +15,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEmulator, type Emulator } from '../../src/emulator/server.js';
+import { findHandlerProcesses } from '../../src/emulate/process-scan.js';
 import { FAULT_CLASSES, REQUEST_KINDS, mulberry32, type RequestKind } from '../../src/emulator/faults.js';
 import type { ScenarioExtension } from '../../src/emulator/scenario.js';
 import { fixtureHandler, startAgent, tempRoot, type AgentProcess, type TempRoot } from '../helpers/agent.js';
@@ -258,6 +259,11 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
     await agent.stop();
     killing = false;
     fig.kills++;
+    // A handler command the killed agent started goes on (own process group): let it finish and log first, so each
+    // command lands on the right side of the kill (bounded; a loaded machine may take seconds to even start it).
+    for (const until = Date.now() + 15_000; Date.now() < until; await sleep(50)) {
+      if ((await findHandlerProcesses(`${root.libDir}/`, 0, new Set([process.pid]))).length === 0) break;
+    }
     await sleep(RESTART_DELAY_MS);
   };
 
