@@ -274,7 +274,8 @@ test('fault injection: >= 100 goal-state transitions under random faults and SIG
   });
 
   // Incarnation 1 (no extensions) first: the agent is up and reporting.
-  await emu.waitFor((s) => goalStateStatus(s)?.inSvdSeqNo === '1', CONVERGE_MS);
+  await emu.state.waitUntil(() => problems.length > 0 || emu.state.statusBlobs().some((r) => goalStateStatus(r.status)?.inSvdSeqNo === '1'), CONVERGE_MS, 'the first status');
+  if (problems.length > 0) assert.fail(problems.join('\n'));
 
   for (let i = 0; i < TRANSITIONS; i++) {
     const before = new Map(want);
