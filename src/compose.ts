@@ -17,13 +17,15 @@ export const DEFAULT_AGENT_LOG = '/var/log/waagent.log';
 /**
  * Overrides for running against an emulator or in a scratch root. Read from the environment here and
  * nowhere else: WAAGENT_TS_WIRESERVER / WAAGENT_TS_HOSTPLUGIN (base URLs), WAAGENT_TS_LOG_FILE,
- * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1.
+ * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_HTTP_TIMEOUT_MS (per-attempt deadline of requests that do
+ * not set their own; fault-injection tests make a hanging server cost seconds, not 10 s), WAAGENT_TS_NO_CONSOLE=1.
  */
 export interface Overrides {
   readonly wireServerUrl?: string;
   readonly hostPluginUrl?: string;
   readonly agentLogFile?: string;
   readonly retryDelayMs?: number;
+  readonly httpTimeoutMs?: number;
   readonly console?: boolean;
 }
 
@@ -34,8 +36,18 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
   if (env.WAAGENT_TS_LOG_FILE) o.agentLogFile = env.WAAGENT_TS_LOG_FILE;
   const d = Number(env.WAAGENT_TS_RETRY_DELAY_MS);
   if (env.WAAGENT_TS_RETRY_DELAY_MS && Number.isFinite(d) && d >= 0) o.retryDelayMs = d;
+  const t = Number(env.WAAGENT_TS_HTTP_TIMEOUT_MS);
+  if (env.WAAGENT_TS_HTTP_TIMEOUT_MS && Number.isInteger(t) && t > 0) o.httpTimeoutMs = t;
   if (env.WAAGENT_TS_NO_CONSOLE === '1') o.console = false;
   return o;
+}
+
+/** An HTTP client whose requests without their own deadline get `timeoutMs` instead of the default. */
+export function withDefaultTimeout(http: HttpClient, timeoutMs: number): HttpClient {
+  return {
+    send: (r) => http.send(r.timeoutMs === undefined ? { ...r, timeoutMs } : r),
+    sendToFile: (r, path, max) => http.sendToFile(r.timeoutMs === undefined ? { ...r, timeoutMs } : r, path, max),
+  };
 }
 
 export interface World {
@@ -95,7 +107,7 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
   const retry: RetryPolicy = over.retryDelayMs === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, retryDelayMs: over.retryDelayMs, throttleDelayMs: over.retryDelayMs };
   return {
     config, configWarnings: warnings, paths, clock: systemClock, random: { random: Math.random }, runner: createRunner(),
-    http, retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+    http: over.httpTimeoutMs === undefined ? http : withDefaultTimeout(http, over.httpTimeoutMs), retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
   };
 }
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Fabric } from './fabric.js';
-import { MAX_DELAY_MS } from './faults.js';
+import { FAULT_CLASSES, MAX_DELAY_MS, MAX_FAULT_TIMEOUT_MS, RandomFaults, REQUEST_KINDS } from './faults.js';
 import { HttpError, readBody, sendJson } from './http-util.js';
 import { parseScenario, type Scenario } from './scenario.js';
 import { CONTROL_PREFIX } from './urls.js';
@@ -20,6 +20,14 @@ const faultSchema = z.object({
   count: z.number().int().min(1).max(100_000),
   delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
   reset: z.boolean().optional(),
+});
+
+const randomFaultsSchema = z.strictObject({
+  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  rates: z.partialRecord(z.enum(REQUEST_KINDS), z.number().min(0).max(1)),
+  weights: z.partialRecord(z.enum(FAULT_CLASSES), z.number().min(0).max(1000)).optional(),
+  timeoutMs: z.number().int().min(0).max(MAX_FAULT_TIMEOUT_MS).optional(),
+  slowBodyMs: z.number().int().min(0).max(MAX_FAULT_TIMEOUT_MS).optional(),
 });
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -100,6 +108,19 @@ export async function handleControl(fabric: Fabric, req: IncomingMessage, res: S
         throw new HttpError(400, `control API fault: ${err instanceof Error ? err.message : String(err)}`, 'InvalidInput');
       }
     }
+    case 'GET randomFaults': {
+      const rf = fabric.randomFaults;
+      return sendJson(res, 200, rf ? { config: rf.config, counts: rf.counts() } : { config: null });
+    }
+    case 'POST randomFaults': {
+      const r = randomFaultsSchema.safeParse(await readJson(req));
+      if (!r.success) throw new HttpError(400, `control API randomFaults: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? 'invalid'}`, 'InvalidInput');
+      fabric.randomFaults = new RandomFaults(r.data);
+      return sendJson(res, 200, { config: fabric.randomFaults.config });
+    }
+    case 'DELETE randomFaults':
+      fabric.randomFaults = null;
+      return sendJson(res, 200, { cleared: true });
     case 'DELETE faults':
       fabric.faults.clear();
       return sendJson(res, 200, { cleared: true });

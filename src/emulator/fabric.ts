@@ -6,7 +6,7 @@ import {
 } from './documents.js';
 import { BlobStore } from './blob-store.js';
 import { TenantCertificates, type CertificateCipher, type EncryptedSettings } from './certificates.js';
-import { FaultTable } from './faults.js';
+import { FaultTable, type RandomFaults } from './faults.js';
 import { Recorder } from './recorder.js';
 import { Repository } from './repository.js';
 import { resolveInitial, resolveNext, type ResolvedScenario, type Scenario } from './scenario.js';
@@ -25,6 +25,8 @@ export interface GoalStateInfo extends ResolvedScenario {
 export class Fabric {
   readonly recorder = new Recorder();
   readonly faults = new FaultTable();
+  /** Seeded random faults (fault-delivery.ts); null when off. Explicit faults in `faults` win over them. */
+  randomFaults: RandomFaults | null = null;
   readonly repository = new Repository();
   /** The tenant certificate (generated on first use) protected settings are encrypted to. */
   readonly tenant = new TenantCertificates();

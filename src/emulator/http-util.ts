@@ -27,9 +27,25 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Buffe
   return Buffer.concat(chunks, total);
 }
 
+/**
+ * Replaces how one response's answer goes out (fault injection: slow, cut or altered bodies). It gets what send()
+ * would have sent and returns false to let send() deliver it unchanged.
+ */
+export type BodyFilter = (res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>) => boolean;
+const bodyFilters = new WeakMap<ServerResponse, BodyFilter>();
+
+export function setBodyFilter(res: ServerResponse, filter: BodyFilter): void {
+  bodyFilters.set(res, filter);
+}
+
 export function send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, extra: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const filter = bodyFilters.get(res);
+  if (filter) {
+    bodyFilters.delete(res);
+    if (filter(res, status, buf, { 'Content-Type': contentType, ...extra })) return;
+  }
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(buf.length), Connection: 'close', ...extra });
   res.end(buf);
 }

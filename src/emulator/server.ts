@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleControl } from './control.js';
 import { Fabric, type DocumentName, type GoalStateInfo } from './fabric.js';
-import type { Fault, FaultSpec } from './faults.js';
+import { deliverFault, classifyRequest } from './fault-delivery.js';
+import { RandomFaults, type Fault, type FaultSpec, type RandomFaultConfig, type RandomFaultCounts } from './faults.js';
 import { handleHostPlugin } from './host-plugin.js';
 import { HttpError, errorXml, send, sendError } from './http-util.js';
 import {
@@ -58,6 +59,10 @@ export interface Emulator {
   waitFor(predicate: StatusPredicate, timeoutMs: number, opts?: { after?: number }): Promise<StatusBlobRecord>;
   injectFault(spec: FaultSpec): Fault;
   clearFaults(): void;
+  /** Turns seeded random faults on (replacing earlier ones and their counts), or off with null. */
+  setRandomFaults(config: RandomFaultConfig | null): void;
+  /** What the random faults did so far (zero counts while off). */
+  randomFaultCounts(): RandomFaultCounts;
   /** Serve `text` as the goal state (null restores the generated one). */
   setGoalStateXmlOverride(text: string | null): void;
   setDocumentOverride(name: DocumentName, text: string | null): void;
@@ -111,7 +116,12 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
       } else if (control) {
         await handleControl(fabric, req, res);
       } else {
-        await route(fabric, req, res, ctx);
+        const random = fabric.randomFaults;
+        const kind = random ? classifyRequest(name, method, path, req) : null;
+        const cls = random && kind ? random.decide(kind) : null;
+        if (cls) faultLabel = `random ${cls}`;
+        const answered = random && kind && cls ? await deliverFault({ faults: random, kind, cls, stopping: stopping.signal }, req, res) : false;
+        if (!answered) await route(fabric, req, res, ctx);
       }
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err);
@@ -218,6 +228,10 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
     waitFor,
     injectFault: (spec) => fabric.faults.add(spec),
     clearFaults: () => fabric.faults.clear(),
+    setRandomFaults: (config) => {
+      fabric.randomFaults = config === null ? null : new RandomFaults(config);
+    },
+    randomFaultCounts: () => (fabric.randomFaults ?? new RandomFaults({ seed: 0, rates: {} })).counts(),
     setGoalStateXmlOverride: (text) => fabric.setOverride('goalState', text),
     setDocumentOverride: (name, text) => fabric.setOverride(name, text),
     close: () => {

@@ -13,6 +13,7 @@ import {
 } from './handler-state.js';
 import { requireCommand, type HandlerManifest } from './manifest.js';
 import { addOwnerExecute, initializeManifest, loadHandlerManifest } from './package.js';
+import { removeDirAtomically } from './remove-dir.js';
 import { settingsFileName, writeSettingsFile } from './settings.js';
 
 export interface InstanceDeps {
@@ -182,9 +183,9 @@ export class HandlerInstance {
     }
   }
 
-  /** Removes the handler directory and its zip. */
+  /** Removes the handler directory (renamed away first, see remove-dir.ts) and its zip. */
   async remove(): Promise<void> {
-    await rm(this.baseDir, { recursive: true, force: true });
+    await removeDirAtomically(this.baseDir);
     await rm(handlerZipPath(this.deps.paths, this.name, this.version), { force: true });
     this.log.info('Removed handler directory');
   }

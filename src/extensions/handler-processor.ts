@@ -119,7 +119,7 @@ export class HandlerProcessor {
   /** Manifest, version choice, download and install or update: once per handler per goal state. */
   private async prepareEnabled(spec: HandlerSpec, fastTrack: boolean, signal: AbortSignal): Promise<Prepared> {
     const d = this.deps;
-    const manifest = await fetchHandlerManifest(d.downloader, spec, fastTrack, signal);
+    const manifest = await fetchHandlerManifest(d.downloader, spec, fastTrack, signal, d.logger);
     const pkg = pickVersion(spec, manifest.packages);
     this.resolved.set(spec.name, pkg.version);
     const inst = this.instance(spec, pkg.version);

@@ -18,13 +18,31 @@ export interface ResolvedPackage {
   readonly all: readonly ManifestPackage[];
 }
 
+/**
+ * Content that arrived but is not what was asked for (a garbled or cut manifest, an HTML page from a proxy, a zip
+ * without a handler manifest) is treated as a failed download and fetched again, this many times in all: one bad
+ * answer must not fail the handler until the next goal state. Upstream parses once and fails the handler.
+ */
+export const CONTENT_ATTEMPTS = 3;
+
 /** Downloads the handler's version manifest (every time it is processed, as upstream does). */
-export async function fetchHandlerManifest(dl: ArtifactDownloader, spec: HandlerSpec, fastTrack: boolean, signal?: AbortSignal): Promise<{ packages: readonly ManifestPackage[]; url: string }> {
-  try {
-    const { text, uri } = await dl.fetchText(spec.manifestUris, `${spec.name} manifest`, { fastTrack, ...(signal ? { signal } : {}) });
-    return { packages: parseManifest(text, `manifest of ${spec.name}`).packages, url: uri };
-  } catch (err) {
-    throw new ExtensionError(`Failed to get ext handler pkgs: ${errorMessage(err)}`, ExtCode.PluginUnknownFailure, { code: 'WAA_EXT_DOWNLOAD', cause: err });
+export async function fetchHandlerManifest(dl: ArtifactDownloader, spec: HandlerSpec, fastTrack: boolean, signal?: AbortSignal, logger?: Logger): Promise<{ packages: readonly ManifestPackage[]; url: string }> {
+  const fail = (err: unknown): ExtensionError =>
+    new ExtensionError(`Failed to get ext handler pkgs: ${errorMessage(err)}`, ExtCode.PluginUnknownFailure, { code: 'WAA_EXT_DOWNLOAD', cause: err });
+  for (let attempt = 1; ; attempt++) {
+    let fetched: { text: string; uri: string };
+    try {
+      // Failures to download were already retried over every URI and both channels.
+      fetched = await dl.fetchText(spec.manifestUris, `${spec.name} manifest`, { fastTrack, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      throw fail(err);
+    }
+    try {
+      return { packages: parseManifest(fetched.text, `manifest of ${spec.name}`).packages, url: fetched.uri };
+    } catch (err) {
+      if (attempt >= CONTENT_ATTEMPTS) throw fail(err);
+      logger?.warn(`Downloading the manifest of ${spec.name} again (attempt ${attempt + 1} of ${CONTENT_ATTEMPTS}): ${errorMessage(err)}`);
+    }
   }
 }
 
@@ -36,7 +54,8 @@ export function pickVersion(spec: HandlerSpec, packages: readonly ManifestPackag
 
 /**
  * Downloads the zip to `<lib>/<name>__<version>.zip`, unpacks it safely into baseDir and deletes the zip.
- * A failed unpack removes baseDir's partial content and tries the next URI.
+ * A package that does not unpack, or has no HandlerManifest.json, is removed from baseDir and the next URI tried;
+ * all URIs are tried CONTENT_ATTEMPTS times before the download fails.
  */
 export async function downloadPackage(
   deps: { downloader: ArtifactDownloader; paths: Paths; logger: Logger },
@@ -48,23 +67,31 @@ export async function downloadPackage(
   const zip = handlerZipPath(deps.paths, name, pkg.version);
   let lastError = '';
   try {
-    for (const uri of pkg.uris) {
-      try {
-        await deps.downloader.fetchToFile([uri], zip, `${name}-${pkg.version} package`, { manifestUrl: opts.manifestUrl, fastTrack: opts.fastTrack, ...(opts.signal ? { signal: opts.signal } : {}) });
-      } catch (err) {
-        lastError = errorMessage(err);
-        continue;
+    for (let round = 1; round <= CONTENT_ATTEMPTS; round++) {
+      let rejected = false;
+      for (const uri of pkg.uris) {
+        opts.signal?.throwIfAborted();
+        try {
+          await deps.downloader.fetchToFile([uri], zip, `${name}-${pkg.version} package`, { manifestUrl: opts.manifestUrl, fastTrack: opts.fastTrack, ...(opts.signal ? { signal: opts.signal } : {}) });
+        } catch (err) {
+          lastError = errorMessage(err);
+          continue;
+        }
+        try {
+          await mkdir(baseDir, { recursive: true, mode: 0o755 });
+          const r = await unpackZip(zip, baseDir);
+          if ((await findHandlerManifest(baseDir)) === null) throw new Error('the package has no HandlerManifest.json');
+          deps.logger.info(`Unpacked ${name}-${pkg.version}: ${r.files} files, ${r.bytes} bytes`);
+          return;
+        } catch (err) {
+          lastError = errorMessage(err);
+          deps.logger.error(`Rejected package ${name}-${pkg.version}: ${lastError}`);
+          await clearPackageFiles(baseDir);
+          rejected = true;
+        }
       }
-      try {
-        await mkdir(baseDir, { recursive: true, mode: 0o755 });
-        const r = await unpackZip(zip, baseDir);
-        deps.logger.info(`Unpacked ${name}-${pkg.version}: ${r.files} files, ${r.bytes} bytes`);
-        return;
-      } catch (err) {
-        lastError = errorMessage(err);
-        deps.logger.error(`Rejected package ${name}-${pkg.version}: ${lastError}`);
-        await clearPackageFiles(baseDir);
-      }
+      // Downloads that failed outright were retried inside the downloader already; only bad content is fetched again.
+      if (!rejected) break;
     }
   } finally {
     await rm(zip, { force: true });
