@@ -114,10 +114,11 @@ export class GoalStateFetcher {
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
-    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 })
+    // Both rewritten for every new goal state: not durable (atomic-write.ts).
+    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, durable: false })
       .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
     // The incarnation on disk, for `waagent status` and tools that read upstream's file.
-    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644 })
+    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, durable: false })
       .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
     const { certificates } = this.deps;

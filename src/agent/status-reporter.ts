@@ -145,6 +145,6 @@ export class UploadingStatusReporter implements StatusReporter {
     this.lastKey = key;
     this.lastUploadMs = now;
     logger.verbose(`Status blob uploaded via ${how} (${json.length} bytes)`);
-    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600 }).catch(() => undefined);
+    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600, durable: false }).catch(() => undefined);
   }
 }
