@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { AgentError } from '../errors.js';
 import { MANIFEST_FILE, agentDirName, parsePackageManifest, type PackageManifest } from '../daemon/package-manifest.js';
 
@@ -54,6 +53,9 @@ function normalizeEntry(path: string): string | null {
   return parts.join('/');
 }
 
+/** Loaded only when an agent package is installed (rare), not at every start of the extension handler. */
+const loadTar = () => import('tar');
+
 /** First pass: every entry is checked before anything is written. Returns the root-level names. */
 async function checkEntries(opts: InstallAgentOptions): Promise<Set<string>> {
   const { version } = opts;
@@ -62,6 +64,7 @@ async function checkEntries(opts: InstallAgentOptions): Promise<Set<string>> {
   let bytes = 0;
   let problem: string | null = null;
   try {
+    const tar = await loadTar();
     await tar.t({
       file: opts.archive,
       strict: true,
@@ -105,6 +108,7 @@ export async function installAgentPackage(opts: InstallAgentOptions): Promise<{ 
   await mkdir(tmp, { recursive: true, mode: 0o755 });
   try {
     try {
+      const tar = await loadTar();
       await tar.x({
         file: archive, cwd: tmp, strict: true, preserveOwner: false,
         // Defence in depth: the first pass already refused anything else.

@@ -79,8 +79,9 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
         try {
           await wire.checkVersion(signal);
           // Best effort: a full or read-only lib dir is logged and shown in the status, never a reason to stop here.
+          // Rewritten at every start: not durable (atomic-write.ts).
           for (const [name, text] of [['WireServerEndpoint', world.wireServerAddress], ['Protocol', 'WireProtocol']] as const) {
-            await writeFileAtomic(libFile(paths, name), text).catch((err) => logger.error(errorMessage(err)));
+            await writeFileAtomic(libFile(paths, name), text, { durable: false }).catch((err) => logger.error(errorMessage(err)));
           }
           logger.info(`Wire protocol version negotiated with ${world.wireServerUrl}`);
           telemetry.start();

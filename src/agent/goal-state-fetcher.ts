@@ -27,8 +27,19 @@ export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalSta
   };
 }
 
+/** True when a handler of this goal state has protected settings: it decrypts them with a tenant certificate. */
+export function needsCertificates(egs: ExtensionsGoalState): boolean {
+  return egs.handlers.some((h) => h.settings.some((s) => s.protectedSettings !== null || s.certificateThumbprint !== null));
+}
+
 export class GoalStateFetcher {
   private current: FullGoalState | null = null;
+  /**
+   * The certificate downloads, chained so that two never overlap. Off the critical path: the transport key
+   * generation (openssl, ~0.3 s) and the decryption only matter to handlers with protected settings, so update()
+   * waits for them only when the chosen goal state has such a handler.
+   */
+  private certificatesDone: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher }) {}
 
@@ -67,6 +78,7 @@ export class GoalStateFetcher {
     if (previous === null && vmSettings && !vmSettings.enabled) {
       outdated = await this.markIfOutdated(extensions, 'The current Fabric goal state is older than the most recent FastTrack goal state; will skip it.');
     }
+    if (needsCertificates(extensions)) await this.certificatesDone;
     this.current = { wire, hostingEnv: fetched?.hostingEnv ?? previous?.hostingEnv ?? null, extensions, extensionsOutdated: outdated };
     return { goalState: this.current, changed: true };
   }
@@ -76,6 +88,7 @@ export class GoalStateFetcher {
     this.deps.logger.info('The HGAP stopped supporting vmSettings; will fetched the goal state from the WireServer.');
     const fetched = await this.fetchWireDocuments(wire, signal);
     const outdated = await this.markIfOutdated(fetched.extensions, 'Fetched a Fabric goal state older than the most recent FastTrack goal state; will skip it.');
+    if (needsCertificates(fetched.extensions)) await this.certificatesDone;
     this.current = { wire, ...fetched, extensionsOutdated: outdated };
     return { goalState: this.current, changed: true };
   }
@@ -101,13 +114,16 @@ export class GoalStateFetcher {
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
-    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 })
+    // Both rewritten for every new goal state: not durable (atomic-write.ts).
+    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, durable: false })
       .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
     // The incarnation on disk, for `waagent status` and tools that read upstream's file.
-    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644 })
+    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, durable: false })
       .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
-    if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
+    const { certificates } = this.deps;
+    const certificatesUrl = wire.certificatesUrl;
+    if (certificatesUrl && certificates) this.certificatesDone = this.certificatesDone.then(() => certificates.update(certificatesUrl, opts.signal));
     return { hostingEnv, extensions };
   }
 }

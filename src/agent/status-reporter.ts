@@ -49,10 +49,14 @@ export class UploadingStatusReporter implements StatusReporter {
   private missingUriLogged = false;
   /** reportHeartbeat per handler folder (the manifest does not change once unpacked). */
   private readonly heartbeatFlags = new Map<string, boolean>();
-  /** The latest status JSON built (what `waagent status` and the history show). */
-  lastJson = '';
+  private lastBuild: (() => string) | null = null;
 
   constructor(private readonly deps: StatusReporterDeps) {}
+
+  /** The status JSON of the latest report() (what `waagent status` and the history show), built on demand. */
+  get lastJson(): string {
+    return this.lastBuild?.() ?? '';
+  }
 
   async collect(gs: FullGoalState | null): Promise<HandlerStatusEntry[]> {
     const out: HandlerStatusEntry[] = [];
@@ -123,12 +127,13 @@ export class UploadingStatusReporter implements StatusReporter {
     };
     const now = clock.now();
     const problem = writeProblem(now);
-    const json = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now }), problem));
-    this.lastJson = json;
-    // Compare without the report timestamps, which change every time.
+    const build = () => serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now }), problem));
+    this.lastBuild = build;
+    // Compare without the report timestamps, which change every time; the blob itself is built only to be uploaded.
     const key = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now: 0 }), problem));
     const keepAlive = this.deps.keepAliveMs ?? STATUS_KEEPALIVE_MS;
     if (key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
+    const json = build();
     const blob = gs?.extensions.statusUploadBlob;
     if (!blob) {
       if (!this.missingUriLogged) logger.warn('Status upload uri is missing');
@@ -140,6 +145,6 @@ export class UploadingStatusReporter implements StatusReporter {
     this.lastKey = key;
     this.lastUploadMs = now;
     logger.verbose(`Status blob uploaded via ${how} (${json.length} bytes)`);
-    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600 }).catch(() => undefined);
+    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600, durable: false }).catch(() => undefined);
   }
 }

@@ -52,6 +52,7 @@ export function handlerEnvironmentJson(env: HandlerEnvironment): string {
 /** Writes `<baseDir>/HandlerEnvironment.json` atomically; returns its path. */
 export async function writeHandlerEnvironment(baseDir: string, env: HandlerEnvironment): Promise<string> {
   const file = join(baseDir, HANDLER_ENVIRONMENT_FILE);
-  await writeFileAtomic(file, handlerEnvironmentJson(env));
+  // Rewritten at every start of the agent and every install: not durable (atomic-write.ts).
+  await writeFileAtomic(file, handlerEnvironmentJson(env), { durable: false });
   return file;
 }

@@ -144,5 +144,6 @@ export async function readHandlerStatus(configDir: string): Promise<StateRead<Ha
 
 export async function writeHandlerStatus(configDir: string, s: HandlerStatusRecord): Promise<void> {
   await mkdir(configDir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(join(configDir, HANDLER_STATUS_FILE), handlerStatusJson(s));
+  // Only reported, and rewritten by every command: not durable (atomic-write.ts).
+  await writeFileAtomic(join(configDir, HANDLER_STATUS_FILE), handlerStatusJson(s), { durable: false });
 }

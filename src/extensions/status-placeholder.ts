@@ -29,5 +29,6 @@ export async function ensureErrorStatusFile(statusDir: string, fileName: string,
     // Missing: write ours.
   }
   await mkdir(statusDir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, placeholderStatusJson(fullName, operation, code, message, nowMs), { mode: 0o600 });
+  // A status report only, written again while the failure lasts: not durable (atomic-write.ts).
+  await writeFileAtomic(file, placeholderStatusJson(fullName, operation, code, message, nowMs), { mode: 0o600, durable: false });
 }

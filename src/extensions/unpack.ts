@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readlink, realpath, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
 import { AgentError, errorMessage } from '../errors.js';
 
 export interface UnpackLimits {
@@ -59,7 +59,12 @@ function readAllEntries(zip: ZipFile): Promise<Entry[]> {
 }
 
 /** Checks one entry; throws Rejection with a reason that names it. */
-function plan(entry: Entry): Planned {
+type Yauzl = typeof import('yauzl');
+let yauzlModule: Promise<Yauzl> | undefined;
+/** Loaded on the first package: an agent whose handlers are all installed never pays for it at start-up. */
+const loadYauzl = (): Promise<Yauzl> => (yauzlModule ??= import('yauzl').then((m) => (m as { default?: Yauzl }).default ?? m));
+
+function plan(yauzl: Yauzl, entry: Entry): Planned {
   // Our own decoding (decodeStrings: false) so that backslashes are seen, not silently turned into '/'.
   const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
   const label = JSON.stringify(name);
@@ -177,6 +182,7 @@ export async function unpackZip(zipPath: string, destDir: string, limits: Unpack
   const fail = (why: string, cause?: unknown): AgentError =>
     new AgentError('WAA_EXT_UNPACK', `Cannot unpack ${basename(zipPath)} as ${why}`, cause === undefined ? {} : { cause });
 
+  const yauzl = await loadYauzl();
   let zip: ZipFile;
   try {
     zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
@@ -185,7 +191,7 @@ export async function unpackZip(zipPath: string, destDir: string, limits: Unpack
   }
   try {
     if (zip.entryCount > lim.maxEntries) throw new Rejection(`it has ${zip.entryCount} entries (limit ${lim.maxEntries})`);
-    const planned = (await readAllEntries(zip)).map(plan);
+    const planned = (await readAllEntries(zip)).map((e) => plan(yauzl, e));
     const total = planned.reduce((n, p) => n + (p.kind === 'dir' ? 0 : p.entry.uncompressedSize), 0);
     if (total > lim.maxTotalBytes) throw new Rejection(`it would unpack to ${total} bytes (limit ${lim.maxTotalBytes})`);
     if (total > RATIO_MIN_BYTES && total > lim.maxRatio * zip.fileSize) {

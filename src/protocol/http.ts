@@ -1,8 +1,12 @@
 // HTTP for the fabric: one attempt per send(), retries and classification in requestWithRetry().
+// node:http with a plain (non keep-alive) agent, one connection per request as upstream does. undici was tried
+// first: with the fabric closing idle connections it rebuilt its Pool and Client for each 6 s poll, and its
+// module alone cost ~0.2 s of start-up; node:http polls at about a third of its CPU (bench/NOTES.md).
 import { createWriteStream } from 'node:fs';
+import * as http from 'node:http';
+import type * as https from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../deps.js';
 import { GoneError, ProtocolError } from '../errors.js';
 import { redactSecrets } from '../log/redact.js';
@@ -33,63 +37,104 @@ export interface HttpClient {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Upstream's per-response cap is unbounded; ours keeps a hostile server from exhausting memory. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-const FILE_HIGH_WATER_MARK = 16 * 1024 * 1024;
 
-export function createHttpClient(opts: { dispatcher?: Dispatcher } = {}): HttpClient {
-  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, opts.dispatcher, file);
+interface Transport {
+  readonly request: typeof http.request;
+  readonly agent: http.Agent;
+}
+
+/** The agents of one client: no keep-alive, so no idle socket (and no timer) outlives a request. */
+function transports(): (protocol: string) => Promise<Transport> {
+  const plain: Transport = { request: http.request, agent: new http.Agent({ keepAlive: false }) };
+  let secure: Promise<Transport> | undefined;
+  return async (protocol) => {
+    if (protocol === 'http:') return plain;
+    if (protocol !== 'https:') throw new Error(`unsupported protocol ${protocol}`);
+    // Loaded on the first https URL (blob SAS uploads, repository downloads): TLS costs start-up time and memory.
+    secure ??= import('node:https').then((m: typeof https) => ({ request: m.request, agent: new m.Agent({ keepAlive: false }) }));
+    return secure;
+  };
+}
+
+export function createHttpClient(): HttpClient {
+  const transport = transports();
+  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, transport, file);
   return { send: (req) => send(req), sendToFile: (req, path, maxBytes) => send(req, { path, maxBytes }) };
 }
 
-async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, file?: { path: string; maxBytes: number }): Promise<HttpResponse> {
+/** Request headers with Content-Length set for a body (the blob store refuses chunked uploads). */
+function requestHeaders(req: HttpRequest): Record<string, string> {
+  const headers: Record<string, string> = { ...req.headers };
+  const hasLength = Object.keys(headers).some((k) => k.toLowerCase() === 'content-length');
+  if (!hasLength && (req.body !== undefined || req.method !== 'GET')) {
+    headers['content-length'] = String(req.body === undefined ? 0 : typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength);
+  }
+  return headers;
+}
+
+async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promise<Transport>, file?: { path: string; maxBytes: number }): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  let timedOut = false;
+  let cr: http.ClientRequest | undefined;
+  let pendingError: Error | undefined;
+  // Destroying the request fails whatever waits on it: the response promise, the body read or the file pipeline.
+  const stop = (err: Error) => {
+    pendingError ??= err;
+    cr?.destroy(err);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop(new Error(`timed out after ${timeoutMs} ms`));
+  }, timeoutMs);
+  const onAbort = () => stop(req.signal?.reason instanceof Error ? req.signal.reason : new Error('The operation was aborted'));
+  req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const res = await request(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...(dispatcher ? { dispatcher } : {}),
-      // undici 7 asserts (and crashes the process) when a paused body meets a server-closed connection
-      // (nodejs/undici#5360); a large buffer keeps streamed downloads from ever pausing it.
-      ...(file ? { highWaterMark: FILE_HIGH_WATER_MARK } : {}),
+    if (req.signal?.aborted) onAbort();
+    if (pendingError) throw pendingError;
+    const url = new URL(req.url);
+    const { request, agent } = await transport(url.protocol);
+    if (pendingError) throw pendingError;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      cr = request(url, { method: req.method, headers: requestHeaders(req), agent }, resolve);
+      cr.on('error', reject);
+      if (req.body !== undefined) cr.end(req.body);
+      else cr.end();
     });
+    const status = res.statusCode ?? 0;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) {
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
     }
-    if (file && res.statusCode >= 200 && res.statusCode < 300) {
-      await pipeline(res.body, capBytes(file.maxBytes, req.url), createWriteStream(file.path, { mode: 0o600 }));
-      return { status: res.statusCode, headers, body: Buffer.alloc(0) };
+    if (file && status >= 200 && status < 300) {
+      await pipeline(res, capBytes(file.maxBytes, req.url), createWriteStream(file.path, { mode: 0o600 }));
+      return { status, headers, body: Buffer.alloc(0) };
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of res.body) {
+    for await (const chunk of res) {
       size += (chunk as Buffer).length;
       if (size > MAX_BODY_BYTES) {
-        res.body.destroy();
+        res.destroy();
         throw new ProtocolError(`Cannot read response from ${redactSecrets(req.url)} as it exceeds ${MAX_BODY_BYTES} bytes`);
       }
       chunks.push(chunk as Buffer);
     }
-    return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
+    // A response cut short (server reset, our timeout) ends the iteration without an error on some node versions.
+    if (!res.complete) throw pendingError ?? new Error('the response ended before its body was complete');
+    return { status, headers, body: Buffer.concat(chunks) };
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
-    // undici's own headers/body timers (same timeoutMs) may fire before the abort signal does.
-    const timedOut = timeout.aborted || UNDICI_TIMEOUTS.has((err as { code?: string } | null)?.code ?? '');
     const what = timedOut ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
     throw new ProtocolError(`[HTTP Failed] ${req.method} ${redactSecrets(req.url)} -- ${what}`, {
       retryable: true,
       code: timedOut ? 'WAA_PROTOCOL_TIMEOUT' : 'WAA_PROTOCOL_HTTP',
       cause: err,
     });
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
   }
 }
-
-const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** A pass-through that fails once more than maxBytes went by (a package larger than it may be). */
 function capBytes(maxBytes: number, url: string): Transform {

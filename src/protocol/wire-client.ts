@@ -33,8 +33,33 @@ export function basicHeaders(): Record<string, string> {
   };
 }
 
+/**
+ * The last text and value of one kind of document. A poll every 6 s mostly sees the same goal state: comparing
+ * strings is far cheaper than XML validation, parsing and zod, and the parsed value is readonly, so it is reused.
+ */
+class LastParsed<T> {
+  private text: string | null = null;
+  private key = '';
+  private value: T | undefined;
+
+  parse(text: string, key: string, parse: () => T): T {
+    if (this.text === text && this.key === key) return this.value as T;
+    const value = parse();
+    this.text = text;
+    this.key = key;
+    this.value = value;
+    return value;
+  }
+}
+
 export class WireClient {
   readonly baseUrl: string;
+  private readonly lastGoalState = new LastParsed<WireGoalState>();
+  private readonly lastHostingEnv = new LastParsed<HostingEnvironment>();
+  private readonly lastExtensionsConfig = new LastParsed<ExtensionsGoalState>();
+  /** The goal-state GET in flight: a second caller (health report, identity refresh) shares it instead of sending another. */
+  private goalStateInFlight: Promise<FetchedDocument<WireGoalState>> | null = null;
+
   constructor(private readonly deps: WireClientDeps) {
     this.baseUrl = deps.baseUrl.replace(/\/+$/, '');
   }
@@ -57,13 +82,26 @@ export class WireClient {
     }
   }
 
-  /** GET /machine/?comp=goalstate; repeats up to 6 times 0.5 s apart when RoleInstance is missing. */
-  async getGoalState(signal?: AbortSignal): Promise<FetchedDocument<WireGoalState>> {
+  /**
+   * GET /machine/?comp=goalstate; repeats up to 6 times 0.5 s apart when RoleInstance is missing. Callers that ask
+   * while a GET is in flight get its result (at start-up the health report and the first poll ask 2 ms apart); they
+   * all share one process-wide abort signal, so sharing the request never cancels a caller that wanted to go on.
+   */
+  getGoalState(signal?: AbortSignal): Promise<FetchedDocument<WireGoalState>> {
+    if (this.goalStateInFlight) return this.goalStateInFlight;
+    const p = this.fetchGoalState(signal).finally(() => {
+      if (this.goalStateInFlight === p) this.goalStateInFlight = null;
+    });
+    this.goalStateInFlight = p;
+    return p;
+  }
+
+  private async fetchGoalState(signal?: AbortSignal): Promise<FetchedDocument<WireGoalState>> {
     const url = `${this.baseUrl}/machine/?comp=goalstate`;
     for (let attempt = 1; ; attempt++) {
       const text = await this.getText(url, 'Wireserver', basicHeaders(), signal);
       try {
-        return { value: parseGoalState(text), text };
+        return { value: this.lastGoalState.parse(text, '', () => parseGoalState(text)), text };
       } catch (err) {
         if (!(err instanceof MissingRoleInstanceError) || attempt >= 6) throw err;
         await this.deps.clock.sleep(500, signal);
@@ -73,7 +111,7 @@ export class WireClient {
 
   async getHostingEnvironment(url: string, signal?: AbortSignal): Promise<FetchedDocument<HostingEnvironment>> {
     const text = await this.getText(url, 'Wireserver', basicHeaders(), signal);
-    return { value: parseHostingEnvironment(text), text };
+    return { value: this.lastHostingEnv.parse(text, '', () => parseHostingEnvironment(text)), text };
   }
 
   async getSharedConfig(url: string, signal?: AbortSignal): Promise<string> {
@@ -82,7 +120,7 @@ export class WireClient {
 
   async getExtensionsConfig(url: string, incarnation: string, signal?: AbortSignal): Promise<FetchedDocument<ExtensionsGoalState>> {
     const text = await this.getText(url, 'Wireserver', basicHeaders(), signal);
-    return { value: parseExtensionsConfig(text, incarnation), text };
+    return { value: this.lastExtensionsConfig.parse(text, incarnation, () => parseExtensionsConfig(text, incarnation)), text };
   }
 
   /** GET with the "encrypted" header set (certificates, remote access). */

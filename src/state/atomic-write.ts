@@ -8,6 +8,14 @@ import { noteWriteFailure, noteWriteSuccess } from './write-health.js';
 export interface WriteOptions {
   /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
   mode?: number;
+  /**
+   * false: temp file + rename without the two fsyncs. Still atomic for readers and across a crash of the agent; only
+   * a power loss may lose the newest version. For files rewritten anyway (statuses, HandlerEnvironment.json, copies
+   * of fabric documents), which upstream writes without fsync either: an fsync costs 3-6 ms of wall time each, and an
+   * extension's commands write several. Default true: whatever decides which command runs next (HandlerState,
+   * extension state, settings) stays durable, so a power loss never makes the agent re-run or skip a command.
+   */
+  durable?: boolean;
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -66,7 +74,7 @@ async function sweepStaleTemps(dir: string): Promise<void> {
   }
 }
 
-/** Temp file in the same directory, write, fsync, chmod, rename over `path`, fsync the directory. */
+/** Temp file in the same directory, write, fsync, chmod, rename over `path`, fsync the directory (no fsync when not durable). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   await sweepStaleTemps(dir);
@@ -81,13 +89,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
       await fh.writeFile(data);
       // chmod, not the open mode: the umask must not change an explicit mode.
       if (mode !== undefined) await fh.chmod(mode);
-      await fh.sync();
+      if (opts.durable !== false) await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, path);
     created = false;
-    await syncDir(dir);
+    if (opts.durable !== false) await syncDir(dir);
   } catch (e) {
     if (created) await unlink(tmp).catch(() => undefined);
     const err = new AgentError('WAA_STATE', `Cannot write ${path} as ${errorMessage(e)}`, { cause: e });

@@ -17,8 +17,6 @@ export interface SenderDeps {
   readonly maxQueue?: number;
   readonly batchSize?: number;
   readonly batchWaitMs?: number;
-  /** How long one wait for a first event lasts before the loop checks again. */
-  readonly pollMs?: number;
   readonly bufferLimit?: number;
 }
 
@@ -29,7 +27,7 @@ export interface FlushResult {
   readonly oversized: number;
 }
 
-export const SENDER_DEFAULTS = { maxQueue: 1000, batchSize: 30, batchWaitMs: 5000, pollMs: 5000 } as const;
+export const SENDER_DEFAULTS = { maxQueue: 1000, batchSize: 30, batchWaitMs: 5000 } as const;
 const MAX_ERRORS_TO_REPORT = 5;
 
 export class TelemetrySender {
@@ -119,21 +117,23 @@ export class TelemetrySender {
     }
   }
 
-  /** Until an event is queued, the poll period passes or the signal aborts; other sleep failures propagate. */
+  /**
+   * Until an event is queued (enqueue() resolves `wake`) or the signal aborts. No timer: an idle agent must not wake
+   * up every few seconds for an empty queue (it costs CPU on a VM that does nothing).
+   */
   private async waitForEvent(signal: AbortSignal): Promise<void> {
-    // A per-wait controller chained by a listener (not AbortSignal.any, which would pile up on the long-lived signal).
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const woken = new Promise<void>((resolve) => (this.wake = resolve));
+    if (signal.aborted) return;
+    let onAbort: (() => void) | undefined;
+    const woken = new Promise<void>((resolve) => {
+      this.wake = resolve;
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      await Promise.race([woken, this.deps.clock.sleep(this.deps.pollMs ?? SENDER_DEFAULTS.pollMs, ac.signal).catch((err) => {
-        if (!ac.signal.aborted) throw err;
-      })]);
+      await woken;
     } finally {
       this.wake = null;
-      signal.removeEventListener('abort', onAbort);
-      ac.abort();
+      signal.removeEventListener('abort', onAbort!);
     }
   }
 }

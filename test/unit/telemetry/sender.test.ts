@@ -110,3 +110,20 @@ test('the loop ends when aborted while idle', async () => {
   await loop;
   assert.equal(s.stats.sent, 0);
 });
+
+test('an idle loop sets no timer: it sleeps only after an event was queued', async () => {
+  const clock = fakeClock();
+  const sent: number[] = [];
+  const s = new TelemetrySender({ clock, logger: captureLogger(), send: async (b) => void sent.push(b.split('<Event ').length - 1) });
+  const ac = new AbortController();
+  const loop = s.run(ac.signal);
+  // The fake clock's sleeps resolve at once: a loop that polled an empty queue would have slept many times by now.
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(clock.sleeps, [], 'no wake-ups while nothing is queued');
+  s.enqueue(event(1));
+  await until(() => sent.length > 0, 'a send');
+  assert.ok(clock.sleeps.length > 0, 'the batch wait runs on the clock');
+  ac.abort();
+  await loop;
+  assert.deepEqual(sent, [1]);
+});
