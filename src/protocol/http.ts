@@ -4,6 +4,7 @@
 // module alone cost ~0.2 s of start-up; node:http polls at about a third of its CPU (bench/NOTES.md).
 import { createWriteStream } from 'node:fs';
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import type * as https from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,10 +57,63 @@ function transports(): (protocol: string) => Promise<Transport> {
   };
 }
 
-export function createHttpClient(): HttpClient {
+/**
+ * `proxy`: an http:// proxy for every request of this client (wire-protocol.md §2.2; proxy.ts decides which requests
+ * get one). Plain-http targets are sent to it in absolute form, as upstream's httplib does; https targets are tunnelled
+ * with CONNECT.
+ */
+export function createHttpClient(opts: { proxy?: string } = {}): HttpClient {
   const transport = transports();
-  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, transport, file);
+  const proxy = opts.proxy === undefined ? undefined : new URL(opts.proxy);
+  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, transport, file, proxy);
   return { send: (req) => send(req), sendToFile: (req, path, maxBytes) => send(req, { path, maxBytes }) };
+}
+
+function proxyAuth(proxy: URL): Record<string, string> {
+  if (!proxy.username) return {};
+  const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return { 'proxy-authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
+}
+
+/** Opens a CONNECT tunnel to `target` through `proxy`; `track` receives the CONNECT request so a deadline can end it. */
+function connectTunnel(proxy: URL, target: URL, track: (r: http.ClientRequest) => void): Promise<net.Socket> {
+  const authority = `${target.hostname}:${target.port || '443'}`;
+  return new Promise((resolve, reject) => {
+    const r = http.request({
+      host: proxy.hostname, port: Number(proxy.port) || 80, method: 'CONNECT', path: authority, agent: false,
+      headers: { host: authority, ...proxyAuth(proxy) },
+    });
+    track(r);
+    r.once('connect', (res, socket) => {
+      if (res.statusCode === 200) resolve(socket);
+      else {
+        socket.destroy();
+        reject(new Error(`proxy ${proxy.host} refused the tunnel: HTTP ${res.statusCode}`));
+      }
+    });
+    r.once('error', reject);
+    r.end();
+  });
+}
+
+/** Starts the request directly or through the proxy; resolves once the request is under way (after any tunnel). */
+async function startRequest(
+  url: URL, req: HttpRequest, transport: (protocol: string) => Promise<Transport>, proxy: URL | undefined,
+  track: (r: http.ClientRequest) => void, onResponse: (res: http.IncomingMessage) => void,
+): Promise<http.ClientRequest> {
+  const { request, agent } = await transport(url.protocol);
+  const headers = requestHeaders(req);
+  if (!proxy) return request(url, { method: req.method, headers, agent }, onResponse);
+  if (url.protocol === 'http:') {
+    return http.request({
+      host: proxy.hostname, port: Number(proxy.port) || 80, path: url.href, method: req.method, agent,
+      headers: { ...headers, host: url.host, ...proxyAuth(proxy) },
+    }, onResponse);
+  }
+  const socket = await connectTunnel(proxy, url, track);
+  const tls = await import('node:tls');
+  const secure = tls.connect({ socket, servername: url.hostname });
+  return request(url, { method: req.method, headers, agent: false, createConnection: () => secure }, onResponse);
 }
 
 /** Request headers with Content-Length set for a body (the blob store refuses chunked uploads). */
@@ -72,7 +126,7 @@ function requestHeaders(req: HttpRequest): Record<string, string> {
   return headers;
 }
 
-async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promise<Transport>, file?: { path: string; maxBytes: number }): Promise<HttpResponse> {
+async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promise<Transport>, file?: { path: string; maxBytes: number }, proxy?: URL): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timedOut = false;
   let cr: http.ClientRequest | undefined;
@@ -92,13 +146,17 @@ async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promi
     if (req.signal?.aborted) onAbort();
     if (pendingError) throw pendingError;
     const url = new URL(req.url);
-    const { request, agent } = await transport(url.protocol);
-    if (pendingError) throw pendingError;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      cr = request(url, { method: req.method, headers: requestHeaders(req), agent }, resolve);
-      cr.on('error', reject);
-      if (req.body !== undefined) cr.end(req.body);
-      else cr.end();
+      const track = (r: http.ClientRequest) => {
+        cr = r;
+        if (pendingError) r.destroy(pendingError);
+      };
+      startRequest(url, req, transport, proxy, track, resolve).then((r) => {
+        track(r);
+        r.on('error', reject);
+        if (req.body !== undefined) r.end(req.body);
+        else r.end();
+      }, reject);
     });
     const status = res.statusCode ?? 0;
     const headers: Record<string, string> = {};

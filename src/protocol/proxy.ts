@@ -3,7 +3,6 @@
 // `HttpProxy.Host`/`HttpProxy.Port` from waagent.conf first, else `http_proxy`/`https_proxy` (either case), and
 // `no_proxy` bypasses it with upstream's matching rules (IPv4 exact or CIDR /1–/32, else a case-insensitive suffix).
 import { isIPv4 } from 'node:net';
-import { ProxyAgent } from 'undici';
 import { createHttpClient, type HttpClient, type HttpRequest } from './http.js';
 
 export interface ProxySettings {
@@ -92,7 +91,7 @@ export function createProxyRoutingClient(opts: {
 }): HttpClient {
   const fabric = new Set(opts.fabricOrigins.map((o) => new URL(o).origin));
   const clients = new Map<string, HttpClient>();
-  const make = opts.viaProxy ?? ((uri: string) => createHttpClient({ dispatcher: new ProxyAgent({ uri, proxyTunnel: false }) }));
+  const make = opts.viaProxy ?? ((uri: string) => createHttpClient({ proxy: uri }));
   const pick = (req: HttpRequest): HttpClient => {
     let origin: string;
     try {

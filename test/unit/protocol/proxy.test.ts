@@ -103,3 +103,39 @@ test('routing: no proxy configured sends everything direct', async () => {
   await client.send({ method: 'GET', url: 'http://blob.example/x' });
   assert.deepEqual(calls, ['http://blob.example/x']);
 });
+
+test('https through a proxy opens a CONNECT tunnel to host:port; a refusal is a clear, retryable error', async (t) => {
+  const connects: Array<{ url: string | undefined; auth: string | undefined }> = [];
+  const proxy = createServer();
+  proxy.on('connect', (req: IncomingMessage, socket) => {
+    connects.push({ url: req.url, auth: req.headers['proxy-authorization'] });
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const port = (proxy.address() as AddressInfo).port;
+  const client = createHttpClient({ proxy: `http://agent:p%40ss@127.0.0.1:${port}` });
+  await assert.rejects(
+    client.send({ method: 'GET', url: 'https://acct.blob.test.invalid/c/b?sig=SECRETSIG', timeoutMs: 5000 }),
+    (err: Error & { retryable?: boolean }) => {
+      assert.match(err.message, /refused the tunnel: HTTP 403/);
+      assert.doesNotMatch(err.message, /SECRETSIG|p@ss/);
+      return true;
+    },
+  );
+  assert.deepEqual(connects, [{ url: 'acct.blob.test.invalid:443', auth: `Basic ${Buffer.from('agent:p@ss').toString('base64')}` }]);
+});
+
+test('plain http through a proxy: absolute-form request line, Host of the target, proxy credentials sent', async (t) => {
+  const seen: Array<{ url: string | undefined; host: string | undefined; auth: string | undefined }> = [];
+  const proxy = createServer((req, res) => {
+    seen.push({ url: req.url, host: req.headers.host, auth: req.headers['proxy-authorization'] });
+    res.end('ok');
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const port = (proxy.address() as AddressInfo).port;
+  const res = await createHttpClient({ proxy: `http://u:pw@127.0.0.1:${port}` }).send({ method: 'GET', url: 'http://storage.test.invalid:8080/a?b=1' });
+  assert.equal(res.body.toString(), 'ok');
+  assert.deepEqual(seen, [{ url: 'http://storage.test.invalid:8080/a?b=1', host: 'storage.test.invalid:8080', auth: `Basic ${Buffer.from('u:pw').toString('base64')}` }]);
+});
