@@ -6,6 +6,7 @@ import type { WireClient } from '../protocol/wire-client.js';
 import type { HostPluginClient } from '../protocol/host-plugin.js';
 import type { Certificates } from '../protocol/certificates.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { libFile, type Paths } from '../state/paths.js';
 import { ZERO_GUID } from '../protocol/goal-state.js';
 import { isOlderThanFastTrack, selectExtensionsGoalState, ticksToTimestamp } from './fast-track.js';
@@ -30,7 +31,7 @@ export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalSta
 export class GoalStateFetcher {
   private current: FullGoalState | null = null;
 
-  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher }) {}
+  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher; writeHealth?: WriteHealth }) {}
 
   get latest(): FullGoalState | null {
     return this.current;
@@ -101,10 +102,10 @@ export class GoalStateFetcher {
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
-    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644 })
+    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, health: this.deps.writeHealth })
       .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
     // The incarnation on disk, for `waagent status` and tools that read upstream's file.
-    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644 })
+    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, health: this.deps.writeHealth })
       .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
     if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);

@@ -1,6 +1,7 @@
 // HandlerEnvironment.json (extension-handlers.md §5). Shims grep this file, so key order and spacing are a contract.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { handlerDir, handlerLogDir, type Paths } from '../state/paths.js';
 import { PyFloat, pyJsonDumps } from '../util/py-json.js';
 
@@ -50,8 +51,8 @@ export function handlerEnvironmentJson(env: HandlerEnvironment): string {
 }
 
 /** Writes `<baseDir>/HandlerEnvironment.json` atomically; returns its path. */
-export async function writeHandlerEnvironment(baseDir: string, env: HandlerEnvironment): Promise<string> {
+export async function writeHandlerEnvironment(baseDir: string, env: HandlerEnvironment, health?: WriteHealth): Promise<string> {
   const file = join(baseDir, HANDLER_ENVIRONMENT_FILE);
-  await writeFileAtomic(file, handlerEnvironmentJson(env));
+  await writeFileAtomic(file, handlerEnvironmentJson(env), { health });
   return file;
 }
