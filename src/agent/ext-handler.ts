@@ -14,6 +14,7 @@ import { readOsInfo } from '../platform/os-info.js';
 import { libFile } from '../state/paths.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { createWriteHealth } from '../state/write-health.js';
+import { GoalStateHistory } from '../state/goal-state-history.js';
 import { startFirewallKeeper } from './firewall-keeper.js';
 import { AGENT_NAME, AGENT_VERSION } from '../version.js';
 import { GoalStateFetcher } from './goal-state-fetcher.js';
@@ -40,7 +41,9 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
   const vmSettings = new VmSettingsFetcher({
     hostPlugin, clock, logger, paths, enabled: config['Debug.EnableFastTrack'], refreshIdentity: () => refreshIdentity(), writeHealth,
   });
-  const fetcher = new GoalStateFetcher({ wire, hostPlugin, logger, paths, certificates, vmSettings, writeHealth });
+  const fetcher = new GoalStateFetcher({
+    wire, hostPlugin, logger, paths, certificates, vmSettings, writeHealth, history: new GoalStateHistory({ libDir: paths.libDir, clock, logger }),
+  });
   // Event files, collector and sender on their own timers (src/telemetry/README.md).
   const telemetry = createAgentTelemetry(world, wire, () => fetcher.latest);
   const refreshIdentity = async () => {

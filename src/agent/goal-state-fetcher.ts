@@ -7,6 +7,7 @@ import type { HostPluginClient } from '../protocol/host-plugin.js';
 import type { Certificates } from '../protocol/certificates.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import type { WriteHealth } from '../state/write-health.js';
+import { goalStateSecrets, historyTag, type GoalStateHistory, type HistoryDocument } from '../state/goal-state-history.js';
 import { libFile, type Paths } from '../state/paths.js';
 import { ZERO_GUID } from '../protocol/goal-state.js';
 import { isOlderThanFastTrack, selectExtensionsGoalState, ticksToTimestamp } from './fast-track.js';
@@ -31,7 +32,7 @@ export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalSta
 export class GoalStateFetcher {
   private current: FullGoalState | null = null;
 
-  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher; writeHealth?: WriteHealth }) {}
+  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher; writeHealth?: WriteHealth; history?: GoalStateHistory }) {}
 
   get latest(): FullGoalState | null {
     return this.current;
@@ -45,12 +46,12 @@ export class GoalStateFetcher {
    */
   async update(opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<{ goalState: FullGoalState; changed: boolean }> {
     const { wire: client, hostPlugin, vmSettings } = this.deps;
-    const { value: wire } = await client.getGoalState(opts.signal);
+    const { value: wire, text: wireText } = await client.getGoalState(opts.signal);
     hostPlugin.setIdentity(wire.containerId, wire.roleConfigName);
     const previous = this.current;
     const wireChanged = opts.force === true || previous === null || previous.wire.incarnation !== wire.incarnation;
     const vm = vmSettings ? await vmSettings.fetch(opts) : null;
-    if (vm?.supportStopped) return this.restoreWireServerGoalState(wire, opts.signal);
+    if (vm?.supportStopped) return this.restoreWireServerGoalState(wire, wireText, opts.signal);
     if (!wireChanged && !vm?.updated && previous) {
       this.current = { ...previous, wire };
       return { goalState: this.current, changed: false };
@@ -69,16 +70,27 @@ export class GoalStateFetcher {
       outdated = await this.markIfOutdated(extensions, 'The current Fabric goal state is older than the most recent FastTrack goal state; will skip it.');
     }
     this.current = { wire, hostingEnv: fetched?.hostingEnv ?? previous?.hostingEnv ?? null, extensions, extensionsOutdated: outdated };
+    const vmDocs = vm?.updated && vm.text !== undefined ? [{ name: 'VmSettings.json', text: vm.text }] : [];
+    await this.record(wireText, [...(fetched?.docs ?? []), ...vmDocs]);
     return { goalState: this.current, changed: true };
   }
 
   /** The plugin stopped supporting vmSettings (e.g. the VM moved to an older host): back to the WireServer goal state. */
-  private async restoreWireServerGoalState(wire: WireGoalState, signal?: AbortSignal): Promise<{ goalState: FullGoalState; changed: boolean }> {
+  private async restoreWireServerGoalState(wire: WireGoalState, wireText: string, signal?: AbortSignal): Promise<{ goalState: FullGoalState; changed: boolean }> {
     this.deps.logger.info('The HGAP stopped supporting vmSettings; will fetched the goal state from the WireServer.');
     const fetched = await this.fetchWireDocuments(wire, signal);
     const outdated = await this.markIfOutdated(fetched.extensions, 'Fetched a Fabric goal state older than the most recent FastTrack goal state; will skip it.');
-    this.current = { wire, ...fetched, extensionsOutdated: outdated };
+    this.current = { wire, hostingEnv: fetched.hostingEnv, extensions: fetched.extensions, extensionsOutdated: outdated };
+    await this.record(wireText, fetched.docs);
     return { goalState: this.current, changed: true };
+  }
+
+  /** Saves the new goal state's documents (redacted) to the bounded history; never throws. */
+  private async record(wireText: string, docs: readonly HistoryDocument[]): Promise<void> {
+    const history = this.deps.history;
+    const gs = this.current;
+    if (!history || !gs) return;
+    await history.save(historyTag(gs.wire.incarnation, gs.extensions), [{ name: 'GoalState.xml', text: wireText }, ...docs], goalStateSecrets(gs.extensions));
   }
 
   private async markIfOutdated(egs: ExtensionsGoalState, message: string): Promise<boolean> {
@@ -91,15 +103,19 @@ export class GoalStateFetcher {
     return true;
   }
 
-  private async fetchWireDocuments(wire: WireGoalState, signal?: AbortSignal): Promise<{ hostingEnv: HostingEnvironment; extensions: ExtensionsGoalState }> {
+  private async fetchWireDocuments(wire: WireGoalState, signal?: AbortSignal): Promise<{ hostingEnv: HostingEnvironment; extensions: ExtensionsGoalState; docs: HistoryDocument[] }> {
     const { wire: client, logger, paths } = this.deps;
     const opts = { signal };
     logger.info(`Fetching goal state [incarnation ${wire.incarnation}]`);
-    const extensions = wire.extensionsConfigUrl
-      ? (await client.getExtensionsConfig(wire.extensionsConfigUrl, wire.incarnation, opts.signal)).value
-      : emptyExtensionsGoalState(wire.incarnation);
-    const hostingEnv = (await client.getHostingEnvironment(wire.hostingEnvironmentConfigUrl, opts.signal)).value;
+    const docs: HistoryDocument[] = [];
+    const extConf = wire.extensionsConfigUrl ? await client.getExtensionsConfig(wire.extensionsConfigUrl, wire.incarnation, opts.signal) : null;
+    const extensions = extConf?.value ?? emptyExtensionsGoalState(wire.incarnation);
+    if (extConf) docs.push({ name: 'ExtensionsConfig.xml', text: extConf.text });
+    const hostingEnvDoc = await client.getHostingEnvironment(wire.hostingEnvironmentConfigUrl, opts.signal);
+    const hostingEnv = hostingEnvDoc.value;
+    docs.push({ name: 'HostingEnvironmentConfig.xml', text: hostingEnvDoc.text });
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
+    docs.push({ name: 'SharedConfig.xml', text: shared });
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
     await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, health: this.deps.writeHealth })
@@ -108,7 +124,11 @@ export class GoalStateFetcher {
     await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, health: this.deps.writeHealth })
       .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
     // Logs its own errors and never throws: a certificate failure must not fail the goal state.
-    if (wire.certificatesUrl && this.deps.certificates) await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
-    return { hostingEnv, extensions };
+    if (wire.certificatesUrl && this.deps.certificates) {
+      const summary = await this.deps.certificates.update(wire.certificatesUrl, opts.signal);
+      // Thumbprints only (upstream's Certificates.json): never the certificates or keys themselves.
+      docs.push({ name: 'Certificates.json', text: JSON.stringify(summary.map((c) => ({ thumbprint: c.thumbprint, hasPrivateKey: c.hasPrivateKey }))) });
+    }
+    return { hostingEnv, extensions, docs };
   }
 }

@@ -35,6 +35,8 @@ export interface VmSettingsResult {
   readonly updated: boolean;
   /** The plugin supported vmSettings until this poll: the WireServer goal state must be restored. */
   readonly supportStopped: boolean;
+  /** The new document as received (with `updated`), for the goal-state history. */
+  readonly text?: string;
 }
 
 const NONE: VmSettingsResult = { goalState: null, updated: false, supportStopped: false };
@@ -118,7 +120,7 @@ export class VmSettingsFetcher {
       logger.info('The vmSettings originated via Fabric; will ignore them.');
       return NONE;
     }
-    return { goalState: parsed.goalState, updated: true, supportStopped: false };
+    return { goalState: parsed.goalState, updated: true, supportStopped: false, text };
   }
 
   private unsupported(): VmSettingsResult {

@@ -29,6 +29,10 @@ export interface CollectResult {
 
 /** Never copied, whatever the mode: private keys, certificate bundles, and files carrying protectedSettings. */
 const NEVER = /(?:\.(?:prv|pem|pfx|p7m|key|crt|settings)$)|(?:^|\/)Certificates\.xml$|(?:^|\/)(?:Extensions|ExtensionsConfig)[^/]*\.xml$|(?:^|\/)(?:VmSettings|vmSettings)[^/]*\.json$|(?:^|\/)ovf-env\.xml$/;
+/** The goal-state history (src/state/goal-state-history.ts): documents redacted when saved, taken by every collection. */
+const HISTORY = /^history\/[^/]+\/[^/]+\.(?:xml|json|txt)$/;
+/** Key material, excluded even from the history. */
+const KEY_MATERIAL = /\.(?:prv|pem|pfx|p7m|key|crt|settings)$/;
 /** The lib-dir state a normal collection takes (a full one takes every other text file too). */
 const STATE = /(?:^|\/)(?:HandlerState|HandlerStatus|[^/]+\.HandlerState|HandlerEnvironment\.json|HandlerManifest\.json|waagent_status\.json|SharedConfig\.xml|WireServerEndpoint|Protocol|Incarnation|fast_track\.json|mrseq|heartbeat\.log|[^/]+\.status)$/;
 
@@ -74,7 +78,8 @@ export async function collectLogs(o: CollectOptions): Promise<CollectResult> {
   for (const f of lib) {
     const rel = relative(o.libDir, f).split(sep).join('/');
     if (/^[^/]+\.crt$/.test(rel)) thumbprints.push(rel.slice(0, -4));
-    if (NEVER.test(rel)) skipped.push({ path: f, reason: 'secret material (never collected)' });
+    if (HISTORY.test(rel) && !KEY_MATERIAL.test(rel)) candidates.push(f);
+    else if (NEVER.test(rel)) skipped.push({ path: f, reason: 'secret material (never collected)' });
     else if (o.full || STATE.test(rel)) candidates.push(f);
   }
 
