@@ -103,6 +103,7 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
         }
       }
       await loop.run(signal);
+      await fetcher.historySettled();
       await telemetry.stop();
       await firewall?.stop();
     },

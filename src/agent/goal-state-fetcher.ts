@@ -31,6 +31,8 @@ export function emptyExtensionsGoalState(incarnation: string): ExtensionsGoalSta
 
 export class GoalStateFetcher {
   private current: FullGoalState | null = null;
+  /** History saves, one after the other, off the goal-state path (they fsync). */
+  private historyQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher; writeHealth?: WriteHealth; history?: GoalStateHistory }) {}
 
@@ -71,7 +73,7 @@ export class GoalStateFetcher {
     }
     this.current = { wire, hostingEnv: fetched?.hostingEnv ?? previous?.hostingEnv ?? null, extensions, extensionsOutdated: outdated };
     const vmDocs = vm?.updated && vm.text !== undefined ? [{ name: 'VmSettings.json', text: vm.text }] : [];
-    await this.record(wireText, [...(fetched?.docs ?? []), ...vmDocs]);
+    this.record(wireText, [...(fetched?.docs ?? []), ...vmDocs]);
     return { goalState: this.current, changed: true };
   }
 
@@ -81,16 +83,26 @@ export class GoalStateFetcher {
     const fetched = await this.fetchWireDocuments(wire, signal);
     const outdated = await this.markIfOutdated(fetched.extensions, 'Fetched a Fabric goal state older than the most recent FastTrack goal state; will skip it.');
     this.current = { wire, hostingEnv: fetched.hostingEnv, extensions: fetched.extensions, extensionsOutdated: outdated };
-    await this.record(wireText, fetched.docs);
+    this.record(wireText, fetched.docs);
     return { goalState: this.current, changed: true };
   }
 
-  /** Saves the new goal state's documents (redacted) to the bounded history; never throws. */
-  private async record(wireText: string, docs: readonly HistoryDocument[]): Promise<void> {
+  /**
+   * Queues the new goal state's documents (redacted) for the bounded history. Not awaited: debugging data must not
+   * delay the goal state; a save cut short by a stop leaves only a temp folder, swept by the next save.
+   */
+  private record(wireText: string, docs: readonly HistoryDocument[]): void {
     const history = this.deps.history;
     const gs = this.current;
     if (!history || !gs) return;
-    await history.save(historyTag(gs.wire.incarnation, gs.extensions), [{ name: 'GoalState.xml', text: wireText }, ...docs], goalStateSecrets(gs.extensions));
+    const tag = historyTag(gs.wire.incarnation, gs.extensions);
+    const secrets = goalStateSecrets(gs.extensions);
+    this.historyQueue = this.historyQueue.then(() => history.save(tag, [{ name: 'GoalState.xml', text: wireText }, ...docs], secrets));
+  }
+
+  /** Resolves once every queued history save finished (tests, shutdown). */
+  historySettled(): Promise<void> {
+    return this.historyQueue.then(() => undefined);
   }
 
   private async markIfOutdated(egs: ExtensionsGoalState, message: string): Promise<boolean> {
