@@ -123,9 +123,11 @@ test('no plaintext protected setting, private-key line or SAS signature in anyth
 
   // -collect-logs, normal and full; both bundles are scanned.
   const bundles = new Map<string, Map<string, Buffer>>();
+  const collectorOutput: string[] = [];
   for (const full of [false, true]) {
     const r = await collectLogs(root, full);
     assert.equal(r.code, 0, r.stderr);
+    collectorOutput.push(r.stdout, r.stderr);
     const archive = join(root.libDir, 'logcollector', 'logs.tar.gz');
     assert.equal(await mode(archive), 0o600);
     assert.equal(await mode(dirname(archive)), 0o700);
@@ -135,7 +137,7 @@ test('no plaintext protected setting, private-key line or SAS signature in anyth
   }
 
   // Everything to scan: [where, bytes, what may legitimately be in it].
-  const sources: Array<[string, Buffer | string]> = [['agent output', agent.output()]];
+  const sources: Array<[string, Buffer | string]> = [['agent output', agent.output()], ['-collect-logs output', collectorOutput.join('\n')]];
   for (const f of [root.logFile, `${root.logFile}.1`]) {
     const text = await readFile(f).catch(() => null);
     if (text) sources.push([f, text]);
