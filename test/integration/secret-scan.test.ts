@@ -115,7 +115,14 @@ test('no plaintext protected setting, private-key line or SAS signature in anyth
   const keys = new Set<string>();
   for (const f of keyFiles) for (const l of keyLines(await readFile(f, 'utf8'))) keys.add(l);
   assert.ok(keys.size >= 20, `${keys.size} key lines`);
+  // The encrypted blobs too: they belong in the handler's settings files only (history and bundles redact them).
+  const blobs = new Set<string>();
+  for (const f of libFiles.filter((x) => x.endsWith('.settings'))) {
+    for (const r of JSON.parse(await readFile(f, 'utf8')).runtimeSettings) if (r.handlerSettings?.protectedSettings) blobs.add(r.handlerSettings.protectedSettings);
+  }
+  assert.equal(blobs.size, 2, 'two encrypted settings blobs');
   const forbidden: Array<[string, string]> = [
+    ...[...blobs].map((b): [string, string] => ['encrypted protectedSettings blob', b]),
     ['plaintext protected setting', marker], ['plaintext protected setting', marker2],
     ['SAS signature', sig], ['SAS signature', encodeURIComponent(sig)], ['SAS signature', `sig=${encodeURIComponent(sig)}`],
     ...[...keys].map((k): [string, string] => ['private key line', k]),
@@ -161,6 +168,7 @@ test('no plaintext protected setting, private-key line or SAS signature in anyth
     const isKeyFile = keyFiles.includes(where);
     for (const [what, value] of forbidden) {
       if (isKeyFile && what === 'private key line') continue; // the key's own file
+      if (where.endsWith('.settings') && what === 'encrypted protectedSettings blob') continue; // the handler's input
       if (text.includes(value)) found.push(`${what} in ${where}`);
     }
     // A signature in any form the scan did not predict (e.g. re-encoded).
