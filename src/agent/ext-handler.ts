@@ -13,6 +13,8 @@ import { reportProvisioningHealth } from './provisioning.js';
 import { readOsInfo } from '../platform/os-info.js';
 import { libFile } from '../state/paths.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import { createWriteHealth } from '../state/write-health.js';
+import { GoalStateHistory } from '../state/goal-state-history.js';
 import { startFirewallKeeper } from './firewall-keeper.js';
 import { AGENT_NAME, AGENT_VERSION } from '../version.js';
 import { GoalStateFetcher } from './goal-state-fetcher.js';
@@ -31,13 +33,17 @@ export interface ExtHandlerAgent {
 
 export function createExtHandlerAgent(world: World): ExtHandlerAgent {
   const { clock, logger, http, retry, paths, config } = world;
+  // Failed state writes, remembered for the status and the loop (one tracker for this agent).
+  const writeHealth = createWriteHealth({ clock });
   const wire = new WireClient({ http, clock, logger, baseUrl: world.wireServerUrl, retry });
   const hostPlugin = new HostPluginClient({ http, clock, logger, baseUrl: world.hostPluginUrl, retry });
-  const certificates = new Certificates({ wire, openssl: createOpenssl({ path: config['OS.OpensslPath'] }), paths, logger, clock });
+  const certificates = new Certificates({ wire, openssl: createOpenssl({ path: config['OS.OpensslPath'] }), paths, logger, clock, writeHealth });
   const vmSettings = new VmSettingsFetcher({
-    hostPlugin, clock, logger, paths, enabled: config['Debug.EnableFastTrack'], refreshIdentity: () => refreshIdentity(),
+    hostPlugin, clock, logger, paths, enabled: config['Debug.EnableFastTrack'], refreshIdentity: () => refreshIdentity(), writeHealth,
   });
-  const fetcher = new GoalStateFetcher({ wire, hostPlugin, logger, paths, certificates, vmSettings });
+  const fetcher = new GoalStateFetcher({
+    wire, hostPlugin, logger, paths, certificates, vmSettings, writeHealth, history: new GoalStateHistory({ libDir: paths.libDir, clock, logger }),
+  });
   // Event files, collector and sender on their own timers (src/telemetry/README.md).
   const telemetry = createAgentTelemetry(world, wire, () => fetcher.latest);
   const refreshIdentity = async () => {
@@ -51,13 +57,14 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
     longCommandTimeoutMs: config['Extensions.LongCommandTimeout'] * 1000,
     agentEnv: process.env,
     onOperationResult: telemetry.onOperationResult,
+    writeHealth,
   });
   const reporter = new UploadingStatusReporter({
     clock, logger, paths, osInfo: readOsInfo(), resolvedVersions: processor.resolved, inProgress: processor.inProgress, refreshIdentity,
-    upload: { http, clock, logger, hostPlugin, retry }, fastTrack: () => vmSettings.advertised,
+    upload: { http, clock, logger, hostPlugin, retry }, fastTrack: () => vmSettings.advertised, writeHealth,
   });
   const periodMs = (config['Extensions.Enabled'] ? config['Extensions.GoalStatePeriod'] : 300) * 1000;
-  const loop = new AgentLoop({ clock, logger, fetcher, processor: telemetry.wrapProcessor(processor), reporter, periodMs, updater: createUpdateStep(world, { hostPlugin, refreshIdentity }) });
+  const loop = new AgentLoop({ clock, logger, fetcher, processor: telemetry.wrapProcessor(processor), reporter, periodMs, updater: createUpdateStep(world, { hostPlugin, refreshIdentity }), writeHealth });
 
   return {
     loop,
@@ -69,7 +76,7 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
       for (const w of world.configWarnings) logger.warn(w);
       // A lib dir that cannot be created is logged, not thrown: exiting would only make the daemon restart us in a loop.
       await mkdir(paths.libDir, { recursive: true, mode: 0o700 }).catch((err) => logger.error(`Cannot create the lib dir ${paths.libDir}: ${errorMessage(err)}`));
-      const envs = await refreshHandlerEnvironments(paths, (dir, err) => logger.warn(`Cannot rewrite ${dir}/HandlerEnvironment.json: ${errorMessage(err)}`));
+      const envs = await refreshHandlerEnvironments(paths, (dir, err) => logger.warn(`Cannot rewrite ${dir}/HandlerEnvironment.json: ${errorMessage(err)}`), writeHealth);
       if (envs > 0) logger.info(`Rewrote HandlerEnvironment.json of ${envs} installed handler(s)`);
       // In the background, re-checked every period (agent-lifecycle.md §7); refuses a loopback address (emulator).
       const firewall = config['OS.EnableFirewall']
@@ -81,7 +88,7 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
           // Best effort: a full or read-only lib dir is logged and shown in the status, never a reason to stop here.
           // Rewritten at every start: not durable (atomic-write.ts).
           for (const [name, text] of [['WireServerEndpoint', world.wireServerAddress], ['Protocol', 'WireProtocol']] as const) {
-            await writeFileAtomic(libFile(paths, name), text, { durable: false }).catch((err) => logger.error(errorMessage(err)));
+            await writeFileAtomic(libFile(paths, name), text, { durable: false, health: writeHealth }).catch((err) => logger.error(errorMessage(err)));
           }
           logger.info(`Wire protocol version negotiated with ${world.wireServerUrl}`);
           telemetry.start();
@@ -97,6 +104,7 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
         }
       }
       await loop.run(signal);
+      await fetcher.historySettled();
       await telemetry.stop();
       await firewall?.stop();
     },

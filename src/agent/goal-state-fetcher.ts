@@ -4,8 +4,10 @@ import { errorMessage } from '../errors.js';
 import type { ExtensionsGoalState, HostingEnvironment, WireGoalState } from '../protocol/goal-state.js';
 import type { WireClient } from '../protocol/wire-client.js';
 import type { HostPluginClient } from '../protocol/host-plugin.js';
-import type { Certificates } from '../protocol/certificates.js';
+import type { CertificateSummary, Certificates } from '../protocol/certificates.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
+import { goalStateSecrets, historyTag, type GoalStateHistory, type HistoryDocument } from '../state/goal-state-history.js';
 import { libFile, type Paths } from '../state/paths.js';
 import { ZERO_GUID } from '../protocol/goal-state.js';
 import { isOlderThanFastTrack, selectExtensionsGoalState, ticksToTimestamp } from './fast-track.js';
@@ -40,8 +42,10 @@ export class GoalStateFetcher {
    * waits for them only when the chosen goal state has such a handler.
    */
   private certificatesDone: Promise<unknown> = Promise.resolve();
+  /** History saves, one after the other, off the goal-state path (they fsync). */
+  private historyQueue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher }) {}
+  constructor(private readonly deps: { wire: WireClient; hostPlugin: HostPluginClient; logger: Logger; paths: Paths; certificates?: Pick<Certificates, 'update'>; vmSettings?: VmSettingsFetcher; writeHealth?: WriteHealth; history?: GoalStateHistory }) {}
 
   get latest(): FullGoalState | null {
     return this.current;
@@ -55,12 +59,12 @@ export class GoalStateFetcher {
    */
   async update(opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<{ goalState: FullGoalState; changed: boolean }> {
     const { wire: client, hostPlugin, vmSettings } = this.deps;
-    const { value: wire } = await client.getGoalState(opts.signal);
+    const { value: wire, text: wireText } = await client.getGoalState(opts.signal);
     hostPlugin.setIdentity(wire.containerId, wire.roleConfigName);
     const previous = this.current;
     const wireChanged = opts.force === true || previous === null || previous.wire.incarnation !== wire.incarnation;
     const vm = vmSettings ? await vmSettings.fetch(opts) : null;
-    if (vm?.supportStopped) return this.restoreWireServerGoalState(wire, opts.signal);
+    if (vm?.supportStopped) return this.restoreWireServerGoalState(wire, wireText, opts.signal);
     if (!wireChanged && !vm?.updated && previous) {
       this.current = { ...previous, wire };
       return { goalState: this.current, changed: false };
@@ -80,17 +84,43 @@ export class GoalStateFetcher {
     }
     if (needsCertificates(extensions)) await this.certificatesDone;
     this.current = { wire, hostingEnv: fetched?.hostingEnv ?? previous?.hostingEnv ?? null, extensions, extensionsOutdated: outdated };
+    const vmDocs = vm?.updated && vm.text !== undefined ? [{ name: 'VmSettings.json', text: vm.text }] : [];
+    this.record(wireText, [...(fetched?.docs ?? []), ...vmDocs], fetched?.certificates ?? null);
     return { goalState: this.current, changed: true };
   }
 
   /** The plugin stopped supporting vmSettings (e.g. the VM moved to an older host): back to the WireServer goal state. */
-  private async restoreWireServerGoalState(wire: WireGoalState, signal?: AbortSignal): Promise<{ goalState: FullGoalState; changed: boolean }> {
+  private async restoreWireServerGoalState(wire: WireGoalState, wireText: string, signal?: AbortSignal): Promise<{ goalState: FullGoalState; changed: boolean }> {
     this.deps.logger.info('The HGAP stopped supporting vmSettings; will fetched the goal state from the WireServer.');
     const fetched = await this.fetchWireDocuments(wire, signal);
     const outdated = await this.markIfOutdated(fetched.extensions, 'Fetched a Fabric goal state older than the most recent FastTrack goal state; will skip it.');
     if (needsCertificates(fetched.extensions)) await this.certificatesDone;
-    this.current = { wire, ...fetched, extensionsOutdated: outdated };
+    this.current = { wire, hostingEnv: fetched.hostingEnv, extensions: fetched.extensions, extensionsOutdated: outdated };
+    this.record(wireText, fetched.docs, fetched.certificates);
     return { goalState: this.current, changed: true };
+  }
+
+  /**
+   * Queues the new goal state's documents (redacted) for the bounded history. Not awaited: debugging data must not
+   * delay the goal state; a save cut short by a stop leaves only a temp folder, swept by the next save.
+   */
+  private record(wireText: string, docs: readonly HistoryDocument[], certificates: Promise<readonly CertificateSummary[]> | null): void {
+    const history = this.deps.history;
+    const gs = this.current;
+    if (!history || !gs) return;
+    const tag = historyTag(gs.wire.incarnation, gs.extensions);
+    const secrets = goalStateSecrets(gs.extensions);
+    this.historyQueue = this.historyQueue.then(async () => {
+      // Thumbprints only (upstream's Certificates.json): never the certificates or keys themselves.
+      const summary = certificates ? await certificates.catch(() => null) : null;
+      const certDoc = summary ? [{ name: 'Certificates.json', text: JSON.stringify(summary.map((c) => ({ thumbprint: c.thumbprint, hasPrivateKey: c.hasPrivateKey }))) }] : [];
+      await history.save(tag, [{ name: 'GoalState.xml', text: wireText }, ...docs, ...certDoc], secrets);
+    });
+  }
+
+  /** Resolves once every queued history save finished (tests, shutdown). */
+  historySettled(): Promise<void> {
+    return this.historyQueue.then(() => undefined);
   }
 
   private async markIfOutdated(egs: ExtensionsGoalState, message: string): Promise<boolean> {
@@ -103,27 +133,36 @@ export class GoalStateFetcher {
     return true;
   }
 
-  private async fetchWireDocuments(wire: WireGoalState, signal?: AbortSignal): Promise<{ hostingEnv: HostingEnvironment; extensions: ExtensionsGoalState }> {
+  private async fetchWireDocuments(wire: WireGoalState, signal?: AbortSignal): Promise<{ hostingEnv: HostingEnvironment; extensions: ExtensionsGoalState; docs: HistoryDocument[]; certificates: Promise<readonly CertificateSummary[]> | null }> {
     const { wire: client, logger, paths } = this.deps;
     const opts = { signal };
     logger.info(`Fetching goal state [incarnation ${wire.incarnation}]`);
-    const extensions = wire.extensionsConfigUrl
-      ? (await client.getExtensionsConfig(wire.extensionsConfigUrl, wire.incarnation, opts.signal)).value
-      : emptyExtensionsGoalState(wire.incarnation);
-    const hostingEnv = (await client.getHostingEnvironment(wire.hostingEnvironmentConfigUrl, opts.signal)).value;
+    const docs: HistoryDocument[] = [];
+    const extConf = wire.extensionsConfigUrl ? await client.getExtensionsConfig(wire.extensionsConfigUrl, wire.incarnation, opts.signal) : null;
+    const extensions = extConf?.value ?? emptyExtensionsGoalState(wire.incarnation);
+    if (extConf) docs.push({ name: 'ExtensionsConfig.xml', text: extConf.text });
+    const hostingEnvDoc = await client.getHostingEnvironment(wire.hostingEnvironmentConfigUrl, opts.signal);
+    const hostingEnv = hostingEnvDoc.value;
+    docs.push({ name: 'HostingEnvironmentConfig.xml', text: hostingEnvDoc.text });
     const shared = await client.getSharedConfig(wire.sharedConfigUrl, opts.signal);
+    docs.push({ name: 'SharedConfig.xml', text: shared });
     // Other software on the VM reads SharedConfig.xml, so it is kept verbatim as upstream does. A full or
     // read-only lib dir must not stop goal-state processing: the failure is logged (and shows in status).
     // Both rewritten for every new goal state: not durable (atomic-write.ts).
-    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, durable: false })
+    await writeFileAtomic(libFile(paths, 'SharedConfig.xml'), shared, { mode: 0o644, durable: false, health: this.deps.writeHealth })
       .catch((err) => this.deps.logger.warn(`Cannot save SharedConfig.xml: ${errorMessage(err)}`));
     // The incarnation on disk, for `waagent status` and tools that read upstream's file.
-    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, durable: false })
+    await writeFileAtomic(libFile(paths, 'Incarnation'), wire.incarnation, { mode: 0o644, durable: false, health: this.deps.writeHealth })
       .catch((err) => this.deps.logger.warn(`Cannot save Incarnation: ${errorMessage(err)}`));
-    // Logs its own errors and never throws: a certificate failure must not fail the goal state.
+    // Logs its own errors and never throws: a certificate failure must not fail the goal state. Chained so that two
+    // downloads never overlap, and off the critical path (see certificatesDone).
     const { certificates } = this.deps;
     const certificatesUrl = wire.certificatesUrl;
-    if (certificatesUrl && certificates) this.certificatesDone = this.certificatesDone.then(() => certificates.update(certificatesUrl, opts.signal));
-    return { hostingEnv, extensions };
+    let summary: Promise<readonly CertificateSummary[]> | null = null;
+    if (certificatesUrl && certificates) {
+      summary = this.certificatesDone.then(() => certificates.update(certificatesUrl, opts.signal));
+      this.certificatesDone = summary.catch(() => undefined);
+    }
+    return { hostingEnv, extensions, docs, certificates: summary };
   }
 }

@@ -1,7 +1,7 @@
 // The extension-handler main loop: poll -> goal state -> process extensions when new -> report status.
 import type { Clock, Logger } from '../deps.js';
 import { errorMessage } from '../errors.js';
-import { writeProblem } from '../state/write-health.js';
+import type { WriteHealth } from '../state/write-health.js';
 import type { ExtensionsGoalState } from '../protocol/goal-state.js';
 import type { GoalStateFetcher, FullGoalState } from './goal-state-fetcher.js';
 
@@ -37,6 +37,8 @@ export interface LoopDeps {
   readonly reporter: StatusReporter;
   readonly periodMs: number;
   readonly updater?: AgentUpdateStep;
+  /** A failed state write keeps the goal state pending (it runs again once the disk recovers). */
+  readonly writeHealth?: WriteHealth;
 }
 
 const SUPPORTED_FEATURES = new Set(['MultipleExtensionsPerHandler']);
@@ -146,7 +148,7 @@ export class AgentLoop {
     }
     try {
       await this.deps.processor.process(egs, signal);
-      const problem = writeProblem(clock.now());
+      const problem = this.deps.writeHealth?.problem() ?? null;
       if (problem !== null) {
         // The lib dir could not be written (full or read-only): keep the goal state pending, so it runs
         // again once the disk recovers instead of being remembered as done.

@@ -15,7 +15,7 @@ import type { FullGoalState } from './goal-state-fetcher.js';
 import type { ProcessedGoalState, StatusReporter } from './loop.js';
 import type { OsInfo } from '../platform/os-info.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { writeProblem } from '../state/write-health.js';
+import type { WriteHealth } from '../state/write-health.js';
 
 export interface StatusReporterDeps {
   readonly clock: Clock;
@@ -31,6 +31,8 @@ export interface StatusReporterDeps {
   readonly keepAliveMs?: number;
   /** Whether supportedFeatures lists FastTrack (enabled in config and supported by the HostGAPlugin). */
   readonly fastTrack?: () => boolean;
+  /** Failed state writes, shown in guestAgentStatus. */
+  readonly writeHealth?: WriteHealth;
 }
 
 /** Upstream uploads every 6 s; we upload on change plus this keep-alive (fabric sees a live agent). */
@@ -126,7 +128,7 @@ export class UploadingStatusReporter implements StatusReporter {
       fastTrack: this.deps.fastTrack?.() ?? false,
     };
     const now = clock.now();
-    const problem = writeProblem(now);
+    const problem = this.deps.writeHealth?.problem() ?? null;
     const build = () => serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now }), problem));
     this.lastBuild = build;
     // Compare without the report timestamps, which change every time; the blob itself is built only to be uploaded.
@@ -145,6 +147,6 @@ export class UploadingStatusReporter implements StatusReporter {
     this.lastKey = key;
     this.lastUploadMs = now;
     logger.verbose(`Status blob uploaded via ${how} (${json.length} bytes)`);
-    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600, durable: false }).catch(() => undefined);
+    await writeFileAtomic(join(this.deps.paths.libDir, 'waagent_status.json'), json, { mode: 0o600, durable: false, health: this.deps.writeHealth }).catch(() => undefined);
   }
 }

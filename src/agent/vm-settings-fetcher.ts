@@ -7,6 +7,7 @@ import type { HostPluginClient } from '../protocol/host-plugin.js';
 import { parseVmSettings, type ParsedVmSettings } from '../protocol/schemas/vm-settings.js';
 import { requestVmSettings, type VmSettingsResponse } from '../protocol/vm-settings-client.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { libFile, type Paths } from '../state/paths.js';
 import {
   advertisesFastTrack, dispositionOf, initialSupportState, onVmSettingsUnsupported, shouldRequestVmSettings, SUPPORTED_STATE,
@@ -24,6 +25,7 @@ export interface VmSettingsFetcherDeps {
   readonly enabled: boolean;
   /** Re-reads the WireServer goal state so the plugin gets current identity headers (after a 410). */
   readonly refreshIdentity: () => Promise<void>;
+  readonly writeHealth?: WriteHealth;
 }
 
 export interface VmSettingsResult {
@@ -33,6 +35,8 @@ export interface VmSettingsResult {
   readonly updated: boolean;
   /** The plugin supported vmSettings until this poll: the WireServer goal state must be restored. */
   readonly supportStopped: boolean;
+  /** The new document as received (with `updated`), for the goal-state history. */
+  readonly text?: string;
 }
 
 const NONE: VmSettingsResult = { goalState: null, updated: false, supportStopped: false };
@@ -116,7 +120,7 @@ export class VmSettingsFetcher {
       logger.info('The vmSettings originated via Fabric; will ignore them.');
       return NONE;
     }
-    return { goalState: parsed.goalState, updated: true, supportStopped: false };
+    return { goalState: parsed.goalState, updated: true, supportStopped: false, text };
   }
 
   private unsupported(): VmSettingsResult {
@@ -153,7 +157,7 @@ export class VmSettingsFetcher {
   private async saveFastTrackState(timestamp: string): Promise<void> {
     this.fastTrackTimestamp = timestamp;
     try {
-      await writeFileAtomic(libFile(this.deps.paths, FAST_TRACK_FILE), JSON.stringify({ timestamp }).replace('":"', '": "'), { mode: 0o644 });
+      await writeFileAtomic(libFile(this.deps.paths, FAST_TRACK_FILE), JSON.stringify({ timestamp }).replace('":"', '": "'), { mode: 0o644, health: this.deps.writeHealth });
     } catch (err) {
       this.deps.logger.warn(`Error updating the Fast Track state (${FAST_TRACK_FILE}): ${errorMessage(err)}`);
     }

@@ -1,6 +1,7 @@
 // HandlerEnvironment.json (extension-handlers.md §5). Shims grep this file, so key order and spacing are a contract.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { handlerDir, handlerLogDir, type Paths } from '../state/paths.js';
 import { PyFloat, pyJsonDumps } from '../util/py-json.js';
 
@@ -50,9 +51,9 @@ export function handlerEnvironmentJson(env: HandlerEnvironment): string {
 }
 
 /** Writes `<baseDir>/HandlerEnvironment.json` atomically; returns its path. */
-export async function writeHandlerEnvironment(baseDir: string, env: HandlerEnvironment): Promise<string> {
+export async function writeHandlerEnvironment(baseDir: string, env: HandlerEnvironment, health?: WriteHealth): Promise<string> {
   const file = join(baseDir, HANDLER_ENVIRONMENT_FILE);
   // Rewritten at every start of the agent and every install: not durable (atomic-write.ts).
-  await writeFileAtomic(file, handlerEnvironmentJson(env), { durable: false });
+  await writeFileAtomic(file, handlerEnvironmentJson(env), { durable: false, health: health });
   return file;
 }

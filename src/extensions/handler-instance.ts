@@ -15,6 +15,7 @@ import { requireCommand, type HandlerManifest } from './manifest.js';
 import { addOwnerExecute, initializeManifest, loadHandlerManifest } from './package.js';
 import { removeDirAtomically } from './remove-dir.js';
 import { settingsFileName, writeSettingsFile } from './settings.js';
+import type { WriteHealth } from '../state/write-health.js';
 
 export interface InstanceDeps {
   readonly paths: Paths;
@@ -25,6 +26,8 @@ export interface InstanceDeps {
   readonly commandTimeoutMs: number;
   readonly longCommandTimeoutMs: number;
   readonly agentEnv: Readonly<Record<string, string | undefined>>;
+  /** Told of every state write, so a failed one shows in the status. */
+  readonly writeHealth?: WriteHealth;
   /** Told which operation runs, so status can show it as transitioning. */
   readonly onOperation?: (name: string, version: string, op: HandlerOp | null) => void;
   /** Told how each command ended (telemetry operation events). Must not throw. */
@@ -67,7 +70,7 @@ export class HandlerInstance {
   }
 
   async setState(s: HandlerState): Promise<void> {
-    await writeHandlerState(this.configDir, s);
+    await writeHandlerState(this.configDir, s, this.deps.writeHealth);
   }
 
   async extState(ext: string): Promise<ExtensionState> {
@@ -75,12 +78,12 @@ export class HandlerInstance {
   }
 
   async setExtState(ext: string, s: ExtensionState): Promise<void> {
-    await writeExtensionState(this.configDir, ext, s);
+    await writeExtensionState(this.configDir, ext, s, this.deps.writeHealth);
   }
 
   async setStatus(status: 'Ready' | 'NotReady', code: number, message: string): Promise<void> {
     try {
-      await writeHandlerStatus(this.configDir, { name: this.name, version: this.version, status, code, message, supportsMultiConfig: this.spec.isMultiConfig });
+      await writeHandlerStatus(this.configDir, { name: this.name, version: this.version, status, code, message, supportsMultiConfig: this.spec.isMultiConfig }, this.deps.writeHealth);
     } catch (err) {
       this.log.error(`Cannot write HandlerStatus as ${errorMessage(err)}`);
     }
@@ -104,7 +107,7 @@ export class HandlerInstance {
     await mkdir(env.configFolder, { recursive: true, mode: 0o700 });
     await mkdir(env.logFolder, { recursive: true, mode: 0o755 });
     await mkdir(env.eventsFolder, { recursive: true, mode: 0o700 });
-    await writeHandlerEnvironment(this.baseDir, env);
+    await writeHandlerEnvironment(this.baseDir, env, this.deps.writeHealth);
     return manifest;
   }
 
@@ -116,13 +119,13 @@ export class HandlerInstance {
   async writeSettings(): Promise<void> {
     const s = this.spec.settings;
     if (s.length === 0) {
-      await writeSettingsFile(this.configDir, null, false);
+      await writeSettingsFile(this.configDir, null, false, this.deps.writeHealth);
       return;
     }
     for (const x of s) {
       if (this.spec.isMultiConfig && x.state !== 'enabled') continue;
       await this.removeHigherSettings(x);
-      await writeSettingsFile(this.configDir, x, this.spec.isMultiConfig);
+      await writeSettingsFile(this.configDir, x, this.spec.isMultiConfig, this.deps.writeHealth);
     }
   }
 

@@ -107,7 +107,7 @@ export class HandlerProcessor {
       if (spec.isMultiConfig && settings && inst && (await inst.state()) !== 'NotInstalled') {
         // A multi-config extension's failure is its own: the handler status stays, the extension reports error.
         await ensureErrorStatusFile(inst.statusDir, statusFileName(settings, true), extensionFullName(spec, settings), spec.state === 'enabled' ? 'Enable' : 'Disable', code,
-          `Error processing MultiConfig extension ${extensionFullName(spec, settings)}: ${message}`, this.deps.clock.now()).catch(() => undefined);
+          `Error processing MultiConfig extension ${extensionFullName(spec, settings)}: ${message}`, this.deps.clock.now(), this.deps.writeHealth).catch(() => undefined);
       } else {
         await mkdir(target.configDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
         await target.setStatus('NotReady', code, message);
@@ -263,7 +263,7 @@ export class HandlerProcessor {
     inst.log.warn(`${extensionFullName(spec, settings)} not processed: ${reason}`);
     await mkdir(inst.configDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
     if (spec.isMultiConfig && settings) {
-      await ensureErrorStatusFile(inst.statusDir, statusFileName(settings, true), extensionFullName(spec, settings), 'Enable', ExtCode.PluginUnknownFailure, reason, this.deps.clock.now()).catch(() => undefined);
+      await ensureErrorStatusFile(inst.statusDir, statusFileName(settings, true), extensionFullName(spec, settings), 'Enable', ExtCode.PluginUnknownFailure, reason, this.deps.clock.now(), this.deps.writeHealth).catch(() => undefined);
     } else {
       await inst.setStatus('NotReady', ExtCode.PluginUnknownFailure, reason);
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { redactSecrets } from '../log/redact.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { pyJsonDumps } from '../util/py-json.js';
 
 export const HANDLER_STATES = ['NotInstalled', 'Installed', 'Enabled', 'FailedUpgrade'] as const;
@@ -60,9 +61,9 @@ async function readEnum<T extends string>(file: string, values: readonly T[], fa
   return { value: fallback, problem: `Unknown state ${JSON.stringify(text.slice(0, 100))} in ${file}; using ${fallback}` };
 }
 
-async function writeState(configDir: string, fileName: string, value: string): Promise<void> {
+async function writeState(configDir: string, fileName: string, value: string, health?: WriteHealth): Promise<void> {
   await mkdir(configDir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(join(configDir, fileName), value);
+  await writeFileAtomic(join(configDir, fileName), value, { health });
 }
 
 /** `config/HandlerState`; missing => NotInstalled. */
@@ -70,8 +71,8 @@ export function readHandlerState(configDir: string): Promise<StateRead<HandlerSt
   return readEnum(join(configDir, HANDLER_STATE_FILE), HANDLER_STATES, 'NotInstalled');
 }
 
-export function writeHandlerState(configDir: string, state: HandlerState): Promise<void> {
-  return writeState(configDir, HANDLER_STATE_FILE, state);
+export function writeHandlerState(configDir: string, state: HandlerState, health?: WriteHealth): Promise<void> {
+  return writeState(configDir, HANDLER_STATE_FILE, state, health);
 }
 
 /** `config/<extName>.HandlerState` (multi-config only); missing => disabled. */
@@ -79,8 +80,8 @@ export function readExtensionState(configDir: string, extName: string): Promise<
   return readEnum(join(configDir, extensionStateFileName(extName)), EXTENSION_STATES, 'disabled');
 }
 
-export function writeExtensionState(configDir: string, extName: string, state: ExtensionState): Promise<void> {
-  return writeState(configDir, extensionStateFileName(extName), state);
+export function writeExtensionState(configDir: string, extName: string, state: ExtensionState, health?: WriteHealth): Promise<void> {
+  return writeState(configDir, extensionStateFileName(extName), state, health);
 }
 
 /** Exact `HandlerStatus` content (Python json.dumps of upstream's ExtHandlerStatus); the message is redacted. */
@@ -142,8 +143,8 @@ export async function readHandlerStatus(configDir: string): Promise<StateRead<Ha
   return parseHandlerStatus(r.text, file);
 }
 
-export async function writeHandlerStatus(configDir: string, s: HandlerStatusRecord): Promise<void> {
+export async function writeHandlerStatus(configDir: string, s: HandlerStatusRecord, health?: WriteHealth): Promise<void> {
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   // Only reported, and rewritten by every command: not durable (atomic-write.ts).
-  await writeFileAtomic(join(configDir, HANDLER_STATUS_FILE), handlerStatusJson(s), { durable: false });
+  await writeFileAtomic(join(configDir, HANDLER_STATUS_FILE), handlerStatusJson(s), { durable: false, health: health });
 }

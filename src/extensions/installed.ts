@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Paths } from '../state/paths.js';
 import { readHandlerState } from './handler-state.js';
 import { handlerEnvironmentFor, writeHandlerEnvironment } from './environment.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { compareVersions, isValidVersion } from './version.js';
 
 export interface HandlerDirEntry {
@@ -49,13 +50,13 @@ export async function installedVersion(paths: Paths, handlerName: string): Promi
  * Re-writes HandlerEnvironment.json of every installed handler, as upstream does at each agent start: the
  * paths may have changed (Extension.LogDir), and a VM taken over from WALinuxAgent gets our exact bytes.
  */
-export async function refreshHandlerEnvironments(paths: Paths, onError: (dir: string, err: unknown) => void): Promise<number> {
+export async function refreshHandlerEnvironments(paths: Paths, onError: (dir: string, err: unknown) => void, health?: WriteHealth): Promise<number> {
   let n = 0;
   for (const d of await listHandlerDirs(paths)) {
     const st = await readHandlerState(join(d.dir, 'config'));
     if (st.value === 'NotInstalled') continue;
     try {
-      await writeHandlerEnvironment(d.dir, handlerEnvironmentFor(paths, d.name, d.version));
+      await writeHandlerEnvironment(d.dir, handlerEnvironmentFor(paths, d.name, d.version), health);
       n++;
     } catch (err) {
       onError(d.dir, err);

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExtensionSettings } from '../protocol/goal-state.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { pyJsonDumps } from '../util/py-json.js';
 
 /** The fields that name an extension's files. */
@@ -49,9 +50,10 @@ export async function writeSettingsFile(
   configDir: string,
   settings: ExtensionSettings | null,
   multiConfig: boolean,
+  health?: WriteHealth,
 ): Promise<string> {
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   const file = join(configDir, settingsFileName(settings, multiConfig));
-  await writeFileAtomic(file, settingsFileContent(settings), { mode: 0o600 });
+  await writeFileAtomic(file, settingsFileContent(settings), { mode: 0o600, health });
   return file;
 }

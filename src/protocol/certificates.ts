@@ -5,6 +5,7 @@ import type { Clock, Logger } from '../deps.js';
 import { ProtocolError, errorMessage } from '../errors.js';
 import type { Openssl } from '../platform/openssl.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
+import type { WriteHealth } from '../state/write-health.js';
 import { libFile, type Paths } from '../state/paths.js';
 import { matchBundle, splitPemBlocks } from './pem-bundle.js';
 import { hasUsableCertificates, parseCertificatesXml } from './schemas/certificates.js';
@@ -33,6 +34,7 @@ export interface CertificatesDeps {
   readonly paths: Paths;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly writeHealth?: WriteHealth;
 }
 
 /** Describes a summary for the log: thumbprints only. */
@@ -76,7 +78,7 @@ export class Certificates {
         logger.warn(`Cannot download certificates with cipher ${cipher} as ${errorMessage(err)}`);
         continue;
       }
-      await writeFileAtomic(libFile(paths, CERTIFICATES_XML_FILE), xml, { mode: SECRET_MODE });
+      await writeFileAtomic(libFile(paths, CERTIFICATES_XML_FILE), xml, { mode: SECRET_MODE, health: this.deps.writeHealth });
       let data: string | null;
       try {
         const doc = parseCertificatesXml(xml);
@@ -132,16 +134,16 @@ export class Certificates {
     const { paths, logger } = this.deps;
     const pem = await this.pfxToPem(pfx);
     // Kept like upstream (other tools read it), but 0600: it holds every private key.
-    await writeFileAtomic(libFile(paths, CERTIFICATES_PEM_FILE), pem, { mode: SECRET_MODE });
+    await writeFileAtomic(libFile(paths, CERTIFICATES_PEM_FILE), pem, { mode: SECRET_MODE, health: this.deps.writeHealth });
     const bundle = matchBundle(splitPemBlocks(pem));
     if (bundle.unparsable > 0) logger.warn(`Skipped ${bundle.unparsable} unparsable block(s) in the certificate bundle`);
     for (const c of bundle.certificates) {
-      await writeFileAtomic(libFile(paths, `${c.thumbprint}.crt`), c.certPem, { mode: SECRET_MODE });
-      if (c.keyPem !== null) await writeFileAtomic(libFile(paths, `${c.thumbprint}.prv`), c.keyPem, { mode: SECRET_MODE });
+      await writeFileAtomic(libFile(paths, `${c.thumbprint}.crt`), c.certPem, { mode: SECRET_MODE, health: this.deps.writeHealth });
+      if (c.keyPem !== null) await writeFileAtomic(libFile(paths, `${c.thumbprint}.prv`), c.keyPem, { mode: SECRET_MODE, health: this.deps.writeHealth });
     }
     for (const k of bundle.orphanKeys) {
       logger.warn(`Found a private key matching no certificate; stored as ${k.index}.prv`);
-      await writeFileAtomic(libFile(paths, `${k.index}.prv`), k.pem, { mode: SECRET_MODE });
+      await writeFileAtomic(libFile(paths, `${k.index}.prv`), k.pem, { mode: SECRET_MODE, health: this.deps.writeHealth });
     }
     return bundle.certificates.map((c) => ({ thumbprint: c.thumbprint, hasPrivateKey: c.keyPem !== null }));
   }

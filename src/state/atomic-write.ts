@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'nod
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { AgentError, errorMessage } from '../errors.js';
-import { noteWriteFailure, noteWriteSuccess } from './write-health.js';
+import type { WriteHealth } from './write-health.js';
 
 export interface WriteOptions {
   /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
@@ -16,6 +16,8 @@ export interface WriteOptions {
    * extension state, settings) stays durable, so a power loss never makes the agent re-run or skip a command.
    */
   durable?: boolean;
+  /** Told of the outcome, so a failed state write shows in the status until its folder takes writes again. */
+  health?: WriteHealth;
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -99,10 +101,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (e) {
     if (created) await unlink(tmp).catch(() => undefined);
     const err = new AgentError('WAA_STATE', `Cannot write ${path} as ${errorMessage(e)}`, { cause: e });
-    noteWriteFailure(path, err.message);
+    opts.health?.noteFailure(path, err.message);
     throw err;
   }
-  noteWriteSuccess(path);
+  opts.health?.noteSuccess(path);
 }
 
 export async function writeJsonAtomic(
@@ -110,7 +112,8 @@ export async function writeJsonAtomic(
   value: unknown,
   opts: WriteOptions & { space?: number } = {},
 ): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, opts.space), opts.mode === undefined ? {} : { mode: opts.mode });
+  const { space, ...write } = opts;
+  await writeFileAtomic(path, JSON.stringify(value, null, space), write);
 }
 
 /**

@@ -7,6 +7,8 @@ import { create as tarCreate } from 'tar';
 import { DEFAULT_CONF_PATH, loadConfig } from '../../config/load.js';
 import { errorMessage } from '../../errors.js';
 import { redactSecrets } from '../../log/redact.js';
+import { createOpenssl, type Openssl } from '../../platform/openssl.js';
+import { protectedValues, scrubValues } from './collect-protected.js';
 
 export const TOTAL_CAP = 50 * 1024 * 1024;
 export const FILE_CAP = 5 * 1024 * 1024;
@@ -19,6 +21,8 @@ export interface CollectOptions {
   readonly full: boolean;
   readonly totalCap?: number;
   readonly fileCap?: number;
+  /** Decrypts the protected settings so their plaintext values can be scrubbed (collect-protected.ts); none: not scrubbed. */
+  readonly openssl?: Openssl;
 }
 
 export interface CollectResult {
@@ -29,6 +33,10 @@ export interface CollectResult {
 
 /** Never copied, whatever the mode: private keys, certificate bundles, and files carrying protectedSettings. */
 const NEVER = /(?:\.(?:prv|pem|pfx|p7m|key|crt|settings)$)|(?:^|\/)Certificates\.xml$|(?:^|\/)(?:Extensions|ExtensionsConfig)[^/]*\.xml$|(?:^|\/)(?:VmSettings|vmSettings)[^/]*\.json$|(?:^|\/)ovf-env\.xml$/;
+/** The goal-state history (src/state/goal-state-history.ts): documents redacted when saved, taken by every collection. */
+const HISTORY = /^history\/[^/]+\/[^/]+\.(?:xml|json|txt)$/;
+/** Key material, excluded even from the history. */
+const KEY_MATERIAL = /\.(?:prv|pem|pfx|p7m|key|crt|settings)$/;
 /** The lib-dir state a normal collection takes (a full one takes every other text file too). */
 const STATE = /(?:^|\/)(?:HandlerState|HandlerStatus|[^/]+\.HandlerState|HandlerEnvironment\.json|HandlerManifest\.json|waagent_status\.json|SharedConfig\.xml|WireServerEndpoint|Protocol|Incarnation|fast_track\.json|mrseq|heartbeat\.log|[^/]+\.status)$/;
 
@@ -74,9 +82,14 @@ export async function collectLogs(o: CollectOptions): Promise<CollectResult> {
   for (const f of lib) {
     const rel = relative(o.libDir, f).split(sep).join('/');
     if (/^[^/]+\.crt$/.test(rel)) thumbprints.push(rel.slice(0, -4));
-    if (NEVER.test(rel)) skipped.push({ path: f, reason: 'secret material (never collected)' });
+    if (HISTORY.test(rel) && !KEY_MATERIAL.test(rel)) candidates.push(f);
+    else if (NEVER.test(rel)) skipped.push({ path: f, reason: 'secret material (never collected)' });
     else if (o.full || STATE.test(rel)) candidates.push(f);
   }
+
+  // Plaintext a handler may have written to its logs: decrypted here with the tenant keys and scrubbed.
+  const settingsFiles = lib.filter((f) => f.endsWith('.settings'));
+  const prot = o.openssl ? await protectedValues(o.libDir, settingsFiles, o.openssl) : { values: [], failed: settingsFiles.length };
 
   const sized: Array<{ path: string; size: number; mtime: number }> = [];
   for (const f of new Set(candidates)) {
@@ -102,7 +115,7 @@ export async function collectLogs(o: CollectOptions): Promise<CollectResult> {
       skipped.push({ path: f.path, reason: 'binary file' });
       continue;
     }
-    const text = redactSecrets(buf.toString('utf8'));
+    const text = scrubValues(redactSecrets(buf.toString('utf8')), prot.values);
     const bytes = Buffer.byteLength(text);
     if (total + bytes > totalCap) {
       skipped.push({ path: f.path, reason: `total size cap of ${totalCap} bytes reached` });
@@ -118,6 +131,7 @@ export async function collectLogs(o: CollectOptions): Promise<CollectResult> {
   const manifest = [
     `waagent-ts log collection (${o.full ? 'full' : 'normal'}), ${new Date().toISOString()}`,
     `Certificate thumbprints: ${thumbprints.sort().join(', ') || 'none'}`,
+    `Protected settings values scrubbed: ${prot.values.length}${prot.failed > 0 ? ` (${prot.failed} settings could not be decrypted)` : ''}`,
     '', 'Included (secrets redacted):', ...included.map((p) => `  ${p}`),
     '', 'Skipped:', ...skipped.map((s) => `  ${s.path}: ${s.reason}`), '',
   ].join('\n');
@@ -136,6 +150,7 @@ export async function runCollectLogs(opts: { configurationPath?: string; full?: 
     const r = await collectLogs({
       libDir: config['Lib.Dir'], extLogDir: config['Extension.LogDir'], confPath, full: opts.full === true,
       agentLogFile: process.env.WAAGENT_TS_LOG_FILE ?? '/var/log/waagent.log',
+      openssl: createOpenssl({ path: config['OS.OpensslPath'] }),
     });
     process.stdout.write(`Log collection successfully completed. Archive can be found at ${r.archive} ` +
       `(${r.included.length} files included, ${r.skipped.length} skipped; see results.txt inside)\n`);

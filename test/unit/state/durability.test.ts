@@ -226,26 +226,35 @@ test('the agent log is bounded: past maxBytes it rotates to .1 (one copy), also 
 
 test('write health: a failed write is reported until a write in its folder (or below) works, or it ages out', async (t) => {
   const { writeFileAtomic } = await import('../../../src/state/atomic-write.js');
-  const { noteWriteFailure, resetWriteHealth, writeProblem, WRITE_PROBLEM_TTL_MS } = await import('../../../src/state/write-health.js');
-  resetWriteHealth();
-  t.after(resetWriteHealth);
+  const { createWriteHealth, WRITE_PROBLEM_TTL_MS } = await import('../../../src/state/write-health.js');
+  let now = 1_000_000;
+  const health = createWriteHealth({ clock: { now: () => now } });
+  const other = createWriteHealth({ clock: { now: () => now } });
   const dir = await scratch(t);
-  assert.equal(writeProblem(), null);
+  assert.equal(health.problem(), null);
   // The folder does not exist: the write fails with a clear error, remembered for the status.
   const missing = join(dir, 'Handler-1.0', 'config', '1.settings');
-  await assert.rejects(writeFileAtomic(missing, '{}'), /^AgentError: Cannot write \S+1\.settings as ENOENT/);
-  assert.match(writeProblem() ?? '', /^Cannot write \S+\/Handler-1\.0\/config\/1\.settings as ENOENT: no such file or directory/);
+  await assert.rejects(writeFileAtomic(missing, '{}', { health }), /^AgentError: Cannot write \S+1\.settings as ENOENT/);
+  assert.match(health.problem() ?? '', /^Cannot write \S+\/Handler-1\.0\/config\/1\.settings as ENOENT: no such file or directory/);
+  assert.equal(other.problem(), null, 'each agent has its own tracker: nothing is process-wide');
+  await assert.rejects(writeFileAtomic(missing, '{}'), /ENOENT/);
+  assert.equal(other.problem(), null, 'a write without a tracker reports to none');
   await (await import('node:fs/promises')).mkdir(join(dir, 'Handler-1.0', 'config'), { recursive: true });
-  await writeFileAtomic(join(dir, 'elsewhere'), 'x');
-  assert.notEqual(writeProblem(), null, 'a write in another folder proves nothing');
-  await writeFileAtomic(join(dir, 'Handler-1.0', 'config', '2.settings'), '{}');
-  assert.equal(writeProblem(), null, 'the folder takes writes again');
+  await writeFileAtomic(join(dir, 'elsewhere'), 'x', { health });
+  assert.notEqual(health.problem(), null, 'a write in another folder proves nothing');
+  await writeFileAtomic(join(dir, 'Handler-1.0', 'config', '2.settings'), '{}', { health });
+  assert.equal(health.problem(), null, 'the folder takes writes again');
   // A write below the failed file's folder clears it too; more than one failure is counted.
-  noteWriteFailure(join(dir, 'Handler-1.0', 'HandlerEnvironment.json'), 'Cannot write HandlerEnvironment.json as EROFS');
-  noteWriteFailure(join(dir, 'SharedConfig.xml'), 'Cannot write SharedConfig.xml as EROFS');
-  assert.equal(writeProblem(), 'Cannot write SharedConfig.xml as EROFS (and 1 other file(s))');
-  await writeFileAtomic(join(dir, 'Handler-1.0', 'config', 'HandlerState'), 'Enabled');
-  assert.equal(writeProblem(), null);
-  noteWriteFailure(join(dir, 'x'), 'old', Date.now() - WRITE_PROBLEM_TTL_MS - 1);
-  assert.equal(writeProblem(), null, 'aged out');
+  health.noteFailure(join(dir, 'Handler-1.0', 'HandlerEnvironment.json'), 'Cannot write HandlerEnvironment.json as EROFS');
+  now += 1;
+  health.noteFailure(join(dir, 'SharedConfig.xml'), 'Cannot write SharedConfig.xml as EROFS');
+  assert.equal(health.problem(), 'Cannot write SharedConfig.xml as EROFS (and 1 other file(s))');
+  await writeFileAtomic(join(dir, 'Handler-1.0', 'config', 'HandlerState'), 'Enabled', { health });
+  assert.equal(health.problem(), null);
+  // The injected clock ages failures out.
+  health.noteFailure(join(dir, 'x'), 'old');
+  now += WRITE_PROBLEM_TTL_MS;
+  assert.equal(health.problem(), 'old');
+  now += 1;
+  assert.equal(health.problem(), null, 'aged out');
 });
