@@ -8,6 +8,8 @@ import { noteWriteFailure, noteWriteSuccess } from './write-health.js';
 export interface WriteOptions {
   /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
   mode?: number;
+  /** Owner given to the file before it replaces the old one (e.g. /etc/shadow's root:shadow). */
+  owner?: { uid: number; gid: number };
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -80,6 +82,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     try {
       await fh.writeFile(data);
       // chmod, not the open mode: the umask must not change an explicit mode.
+      if (opts.owner) await fh.chown(opts.owner.uid, opts.owner.gid);
       if (mode !== undefined) await fh.chmod(mode);
       await fh.sync();
     } finally {
