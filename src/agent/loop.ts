@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import { writeProblem } from '../state/write-health.js';
 import type { ExtensionsGoalState } from '../protocol/goal-state.js';
 import type { GoalStateFetcher, FullGoalState } from './goal-state-fetcher.js';
+import type { GuestAgentUpdateStatus } from './status-report.js';
 
 export interface ExtensionsProcessor {
   /** Runs every handler of a new extensions goal state; never throws for one handler's failure. */
@@ -18,6 +19,8 @@ export interface StatusReporter {
 export interface AgentUpdateStep {
   /** Runs every iteration before extensions are processed; never throws. True: exit so the daemon starts another agent version. */
   check(gs: FullGoalState | null, signal: AbortSignal): Promise<boolean>;
+  /** guestAgentStatus.updateStatus to report (RSM mode only), null otherwise. */
+  updateStatus?(): GuestAgentUpdateStatus | null;
 }
 
 export interface ProcessedGoalState {

@@ -10,7 +10,7 @@ import { installedVersion } from '../extensions/installed.js';
 import { statusFileName } from '../extensions/settings.js';
 import { readExtensionStatus, readHeartbeat } from '../extensions/status-file.js';
 import { loadHandlerManifest } from '../extensions/package.js';
-import { buildVmStatus, serializeVmStatus, type HandlerStatusEntry, type VmStatusObject } from './status-report.js';
+import { buildVmStatus, serializeVmStatus, type GuestAgentUpdateStatus, type HandlerStatusEntry, type VmStatusObject } from './status-report.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
 import type { ProcessedGoalState, StatusReporter } from './loop.js';
 import type { OsInfo } from '../platform/os-info.js';
@@ -31,6 +31,10 @@ export interface StatusReporterDeps {
   readonly keepAliveMs?: number;
   /** Whether supportedFeatures lists FastTrack (enabled in config and supported by the HostGAPlugin). */
   readonly fastTrack?: () => boolean;
+  /** AutoUpdate.UpdateToLatestVersion and Debug.EnableGAVersioning: supportedFeatures lists VersioningGovernance. */
+  readonly versioningGovernance?: boolean;
+  /** guestAgentStatus.updateStatus (RSM mode), from the agent-update step. */
+  readonly updateStatus?: () => GuestAgentUpdateStatus | null;
 }
 
 /** Upstream uploads every 6 s; we upload on change plus this keep-alive (fabric sees a live agent). */
@@ -118,8 +122,9 @@ export class UploadingStatusReporter implements StatusReporter {
       handlers,
       goalState: processed ? { inSvdSeqNo: processed.inSvdSeqNo, status: processed.status, code: processed.code, message: processed.message, processedAt: processed.timestampMs } : null,
       osInfo: { computerName: osInfo.hostname, osName: osInfo.id, osVersion: osInfo.version },
-      versioningGovernance: false,
+      versioningGovernance: this.deps.versioningGovernance ?? false,
       fastTrack: this.deps.fastTrack?.() ?? false,
+      updateStatus: this.deps.updateStatus?.() ?? null,
     };
     const now = clock.now();
     const problem = writeProblem(now);
