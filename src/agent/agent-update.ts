@@ -14,7 +14,6 @@ import { clearAgentFailure, isBlacklisted, readAgentFailure, recordAgentFailure 
 import { isRunnable, listDownloadedAgents } from '../daemon/agent-versions.js';
 import { PACKAGE_VERSION_RE, agentDirName, versionOfAgentDir } from '../daemon/package-manifest.js';
 import { findAgentPackage, highestAgentPackage, parseAgentManifest, type AgentPackageRef } from './agent-manifest.js';
-import { installAgentPackage } from './agent-package.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
 import type { GuestAgentUpdateStatus } from './status-report.js';
 import { nextUpdateMode, rsmDecision, selfUpdateDelayMs, type UpdateMode } from './update-policy.js';
@@ -202,6 +201,8 @@ export class AgentUpdater {
       const archive = `${dir}.tar.gz`;
       try {
         await downloader.fetchToFile(plan.pkg.uris, archive, `agent package ${agentDirName(v)}`, { signal });
+        // tar is loaded on first use: it is not needed on the way to the first status upload.
+        const { installAgentPackage } = await import('./agent-package.js');
         await installAgentPackage({ archive, libDir: paths.libDir, version: v, sha256: plan.pkg.sha256 });
       } finally {
         await rm(archive, { force: true });

@@ -1,5 +1,6 @@
 // Collects handler and extension statuses, builds the status blob, and uploads it when it changed
 // (or when the keep-alive is due) instead of on every poll.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger } from '../deps.js';
 import type { HandlerSpec } from '../protocol/goal-state.js';
@@ -55,6 +56,8 @@ export class UploadingStatusReporter implements StatusReporter {
   private readonly heartbeatFlags = new Map<string, boolean>();
   /** The latest status JSON built (what `waagent status` and the history show). */
   lastJson = '';
+  /** The goal-state outcome of the previous process (waagent_status.json); undefined until read. */
+  private restored: ProcessedGoalState | null | undefined;
 
   constructor(private readonly deps: StatusReporterDeps) {}
 
@@ -115,8 +118,33 @@ export class UploadingStatusReporter implements StatusReporter {
     return { status: 'NotReady', code: hb.code, message: hb.message };
   }
 
-  async report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void> {
+  /**
+   * A restarted agent reports before it has processed anything (agent-lifecycle: no status gap longer than the
+   * restart): until then, the outcome the previous process reported for the same goal state is shown again.
+   */
+  private async restoredFor(gs: FullGoalState | null): Promise<ProcessedGoalState | null> {
+    if (this.restored === undefined) {
+      this.restored = null;
+      try {
+        const last = JSON.parse(await readFile(join(this.deps.paths.libDir, 'waagent_status.json'), 'utf8')) as {
+          aggregateStatus?: { vmArtifactsAggregateStatus?: { goalStateAggregateStatus?: { inSvdSeqNo?: unknown; status?: unknown; code?: unknown; timestampUTC?: unknown; formattedMessage?: { message?: unknown } } } };
+        };
+        const g = last.aggregateStatus?.vmArtifactsAggregateStatus?.goalStateAggregateStatus;
+        const at = typeof g?.timestampUTC === 'string' ? Date.parse(g.timestampUTC) : NaN;
+        if (g && typeof g.inSvdSeqNo === 'string' && (g.status === 'Success' || g.status === 'Failed') && typeof g.code === 'number' && Number.isFinite(at)) {
+          const message = typeof g.formattedMessage?.message === 'string' ? g.formattedMessage.message : '';
+          this.restored = { id: '', inSvdSeqNo: g.inSvdSeqNo, status: g.status, code: g.code, message, timestampMs: at };
+        }
+      } catch {
+        // No previous status (first start) or an unreadable one: nothing to show again.
+      }
+    }
+    return this.restored !== null && gs !== null && this.restored.inSvdSeqNo === gs.extensions.inSvdSeqNo ? this.restored : null;
+  }
+
+  async report(gs: FullGoalState | null, current: ProcessedGoalState | null, opts: { force?: boolean } = {}): Promise<void> {
     const { clock, logger, osInfo } = this.deps;
+    const processed = current ?? (await this.restoredFor(gs));
     const handlers = await this.collect(gs);
     const input = {
       handlers,
@@ -133,7 +161,7 @@ export class UploadingStatusReporter implements StatusReporter {
     // Compare without the report timestamps, which change every time.
     const key = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now: 0 }), problem));
     const keepAlive = this.deps.keepAliveMs ?? STATUS_KEEPALIVE_MS;
-    if (key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
+    if (!opts.force && key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
     const blob = gs?.extensions.statusUploadBlob;
     if (!blob) {
       if (!this.missingUriLogged) logger.warn('Status upload uri is missing');

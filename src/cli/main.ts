@@ -29,6 +29,7 @@ export interface GlobalOptions {
 const ARGV0 = 'waagent';
 /** Flags that may accompany `--version` without changing what it prints. */
 const VERSION_COMPANIONS = new Set(['--version', '--verbose', '--debug', '--force', '--configuration-path']);
+const RUN_EXTHANDLERS_COMPANIONS = new Set(['--run-exthandlers', '--verbose', '--debug', '--configuration-path']);
 /** Upstream commands we recognise but do not implement (agent-lifecycle.md §11, §12). */
 const UNSUPPORTED: ReadonlyArray<readonly [string, string]> = [
   ['--register-service', '-register-service'],
@@ -58,6 +59,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (unsupported) {
       process.stderr.write(`Error: ${unsupported[1]} is not supported by waagent-ts\n`);
       return 1;
+    }
+    // The daemon's command line for its child: straight to the extension handler, without loading commander (a
+    // restarted child reports status sooner).
+    if (top.flags.has('--run-exthandlers') && top.positionals.length === 0 && [...top.flags].every((f) => RUN_EXTHANDLERS_COMPANIONS.has(f))) {
+      const { runExtHandlers } = await import('./commands/run-exthandlers.js');
+      return runExtHandlers({ runExthandlers: true, verbose: top.flags.has('--verbose'), debug: top.flags.has('--debug'), ...(top.configurationPath === undefined ? {} : { configurationPath: top.configurationPath }) });
     }
   }
   if (top.subcommand === 'status') {
