@@ -14,8 +14,8 @@ import { clearAgentFailure, isBlacklisted, readAgentFailure, recordAgentFailure 
 import { isRunnable, listDownloadedAgents } from '../daemon/agent-versions.js';
 import { PACKAGE_VERSION_RE, agentDirName, versionOfAgentDir } from '../daemon/package-manifest.js';
 import { findAgentPackage, highestAgentPackage, parseAgentManifest, type AgentPackageRef } from './agent-manifest.js';
-import { installAgentPackage } from './agent-package.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
+import type { GuestAgentUpdateStatus } from './status-report.js';
 import { nextUpdateMode, rsmDecision, selfUpdateDelayMs, type UpdateMode } from './update-policy.js';
 
 export const INITIAL_UPDATE_FILE = 'waagent_initial_update';
@@ -53,36 +53,63 @@ export class AgentUpdater {
   private mode: UpdateMode | null = null;
   private readonly notBefore = new Map<string, number>();
   private readonly logged = new Set<string>();
+  /** The mode of the last check (the first update is always a self-update), for the reported update status. */
+  private lastMode: UpdateMode | null = null;
+  /** Why the last attempt in this goal state failed; '' when it did not (upstream _last_attempted_update_error_msg). */
+  private lastError = '';
 
   constructor(private readonly deps: AgentUpdaterDeps) {}
+
+  /**
+   * guestAgentStatus.updateStatus (upstream get_vmagent_update_status): only in RSM mode; the version running now,
+   * Success/0, or Error/1 with the message of the last failed attempt in the current goal state.
+   */
+  updateStatus(): GuestAgentUpdateStatus | null {
+    if (this.lastMode !== 'RSM') return null;
+    return this.lastError === ''
+      ? { expectedVersion: this.deps.currentVersion, status: 'Success', code: 0, message: '' }
+      : { expectedVersion: this.deps.currentVersion, status: 'Error', code: 1, message: this.lastError };
+  }
 
   /** True when the process should exit so that the daemon starts the version just installed. */
   async check(gs: FullGoalState | null, signal: AbortSignal): Promise<boolean> {
     const { config, logger } = this.deps;
-    if (!config['AutoUpdate.UpdateToLatestVersion']) return this.once('disabled', 'Auto update is disabled, skipping agent update');
+    if (!config['AutoUpdate.UpdateToLatestVersion']) {
+      this.lastError = 'Auto update is disabled, skipping agent update';
+      return this.once('disabled', this.lastError);
+    }
     if (this.deps.daemonVersion === null) return this.once('unsupervised', 'Not started by the daemon, skipping agent update');
     if (!gs) return false;
     const egs = gs.extensions;
     const newGs = egs.id !== this.lastGsId;
     this.lastGsId = egs.id;
+    // A new goal state starts without an error; otherwise the last one is reported until the next attempt.
+    if (newGs) this.lastError = '';
+    const initial = !(await this.exists(INITIAL_UPDATE_FILE));
+    this.mode ??= (await this.exists(RSM_UPDATE_FILE)) ? 'RSM' : 'SelfUpdate';
     const familyName = config['AutoUpdate.GAFamily'];
     const family = egs.gaFamilies.find((f) => f.name === familyName && f.uris.length > 0);
     if (!family) {
-      if (newGs) logger.info(`Agent family: ${familyName} not found in the goal state: ${egs.id}, skipping agent update`);
+      // Reported as the update error in RSM mode, as upstream (AgentFamilyMissingError), logged once per goal state.
+      this.lastMode = initial ? 'SelfUpdate' : this.mode;
+      this.lastError = `Agent family: ${familyName} not found in the goal state: ${egs.id}, skipping agent update`;
+      if (newGs) logger.info(this.lastError);
       return false;
     }
-    const initial = !(await this.exists(INITIAL_UPDATE_FILE));
-    this.mode ??= (await this.exists(RSM_UPDATE_FILE)) ? 'RSM' : 'SelfUpdate';
     if (newGs) await this.switchMode(family);
     // The very first attempt is always a self-update (to the newest version), as upstream.
     const mode: UpdateMode = initial ? 'SelfUpdate' : this.mode;
+    this.lastMode = mode;
     try {
       const plan = mode === 'RSM' ? await this.planRsm(family, egs.id, newGs, signal) : await this.planSelfUpdate(family, egs.id, initial, signal);
       if (!plan) return false;
       await this.apply(plan, mode, egs.id, signal);
       return true;
     } catch (err) {
-      if (!signal.aborted) logger.warn(`[${mode}] ${errorMessage(err)}`);
+      if (!signal.aborted) {
+        this.lastError = `[${mode}] ${errorMessage(err)}`;
+        logger.warn(this.lastError);
+      }
       return false;
     }
   }
@@ -174,6 +201,8 @@ export class AgentUpdater {
       const archive = `${dir}.tar.gz`;
       try {
         await downloader.fetchToFile(plan.pkg.uris, archive, `agent package ${agentDirName(v)}`, { signal });
+        // tar is loaded on first use: it is not needed on the way to the first status upload.
+        const { installAgentPackage } = await import('./agent-package.js');
         await installAgentPackage({ archive, libDir: paths.libDir, version: v, sha256: plan.pkg.sha256 });
       } finally {
         await rm(archive, { force: true });

@@ -59,12 +59,15 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
     onOperationResult: telemetry.onOperationResult,
     writeHealth,
   });
+  const updater = createUpdateStep(world, { hostPlugin, refreshIdentity });
   const reporter = new UploadingStatusReporter({
     clock, logger, paths, osInfo: readOsInfo(), resolvedVersions: processor.resolved, inProgress: processor.inProgress, refreshIdentity,
     upload: { http, clock, logger, hostPlugin, retry }, fastTrack: () => vmSettings.advertised, writeHealth,
+    versioningGovernance: config['AutoUpdate.UpdateToLatestVersion'] && config['Debug.EnableGAVersioning'],
+    updateStatus: () => updater.updateStatus?.() ?? null,
   });
   const periodMs = (config['Extensions.Enabled'] ? config['Extensions.GoalStatePeriod'] : 300) * 1000;
-  const loop = new AgentLoop({ clock, logger, fetcher, processor: telemetry.wrapProcessor(processor), reporter, periodMs, updater: createUpdateStep(world, { hostPlugin, refreshIdentity }), writeHealth });
+  const loop = new AgentLoop({ clock, logger, fetcher, processor: telemetry.wrapProcessor(processor), reporter, periodMs, updater, writeHealth });
 
   return {
     loop,

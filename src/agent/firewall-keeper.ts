@@ -171,7 +171,7 @@ export function startFirewallKeeper(opts: StartFirewallOptions, signal: AbortSig
 
 /**
  * `waagent -setup-firewall=<ip>` (run at boot by the network-setup service): apply the rules once, repairing a partial
- * set, and exit 0 when they are in place, 1 otherwise. Not yet wired into the CLI.
+ * set, and exit 0 when they are in place, 1 otherwise. Wired as src/cli/commands/setup-firewall.ts.
  */
 export async function setupFirewallOnce(opts: Omit<StartFirewallOptions, 'periodMs' | 'logPeriodMs'>): Promise<number> {
   try {

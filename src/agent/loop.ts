@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import type { WriteHealth } from '../state/write-health.js';
 import type { ExtensionsGoalState } from '../protocol/goal-state.js';
 import type { GoalStateFetcher, FullGoalState } from './goal-state-fetcher.js';
+import type { GuestAgentUpdateStatus } from './status-report.js';
 
 export interface ExtensionsProcessor {
   /** Runs every handler of a new extensions goal state; never throws for one handler's failure. */
@@ -12,12 +13,15 @@ export interface ExtensionsProcessor {
 
 export interface StatusReporter {
   /** Builds and uploads the status blob when it changed (or the keep-alive is due). */
-  report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void>;
+  /** `force`: upload even when nothing changed (the last report before the process exits for an update). */
+  report(gs: FullGoalState | null, processed: ProcessedGoalState | null, opts?: { force?: boolean }): Promise<void>;
 }
 
 export interface AgentUpdateStep {
   /** Runs every iteration before extensions are processed; never throws. True: exit so the daemon starts another agent version. */
   check(gs: FullGoalState | null, signal: AbortSignal): Promise<boolean>;
+  /** guestAgentStatus.updateStatus to report (RSM mode only), null otherwise. */
+  updateStatus?(): GuestAgentUpdateStatus | null;
 }
 
 export interface ProcessedGoalState {
@@ -50,6 +54,8 @@ export class AgentLoop {
   private outdatedLogged = '';
   private lastFailureLog = 0;
   private exitRequested = false;
+  /** Whether this process has reported yet: a restarted agent reports before it processes anything. */
+  private reported = false;
 
   constructor(private readonly deps: LoopDeps) {}
 
@@ -72,15 +78,25 @@ export class AgentLoop {
     // Agent update (even when the refresh failed), before extensions; it may end the loop (agent-lifecycle.md §4).
     if (this.deps.updater && !signal.aborted && (await this.deps.updater.check(gs, signal))) {
       this.exitRequested = true;
+      // A last upload just before the daemon switches versions: the fabric's view is fresh while the next one starts.
+      await this.report(gs, signal, true);
       return;
     }
+    // The first status of a (re)started agent goes out before any extension work, which may take long: the status
+    // the previous process left on disk, so the fabric sees no gap longer than the restart itself.
+    if (!this.reported && gs) await this.report(gs, signal);
     // An outdated goal state (older than the last Fast Track one) is never executed; the previous one stays reported.
     if (gs?.extensionsOutdated) this.logOutdated(gs.extensions.id);
     else if (gs && gs.extensions.id !== this.processed?.id) await this.reportWhile(gs, this.processExtensions(gs.extensions, signal), signal);
+    await this.report(gs, signal);
+  }
+
+  private async report(gs: FullGoalState | null, signal: AbortSignal, force = false): Promise<void> {
     try {
-      await this.deps.reporter.report(gs, this.processed);
+      await this.deps.reporter.report(gs, this.processed, { force });
+      this.reported = true;
     } catch (err) {
-      if (!signal.aborted) logger.warn(`Cannot report status as ${errorMessage(err)}`);
+      if (!signal.aborted) this.deps.logger.warn(`Cannot report status as ${errorMessage(err)}`);
     }
   }
 

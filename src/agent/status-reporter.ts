@@ -1,5 +1,6 @@
 // Collects handler and extension statuses, builds the status blob, and uploads it when it changed
 // (or when the keep-alive is due) instead of on every poll.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger } from '../deps.js';
 import type { HandlerSpec } from '../protocol/goal-state.js';
@@ -10,7 +11,7 @@ import { installedVersion } from '../extensions/installed.js';
 import { statusFileName } from '../extensions/settings.js';
 import { readExtensionStatus, readHeartbeat } from '../extensions/status-file.js';
 import { loadHandlerManifest } from '../extensions/package.js';
-import { buildVmStatus, serializeVmStatus, type HandlerStatusEntry, type VmStatusObject } from './status-report.js';
+import { buildVmStatus, serializeVmStatus, type GuestAgentUpdateStatus, type HandlerStatusEntry, type VmStatusObject } from './status-report.js';
 import type { FullGoalState } from './goal-state-fetcher.js';
 import type { ProcessedGoalState, StatusReporter } from './loop.js';
 import type { OsInfo } from '../platform/os-info.js';
@@ -33,6 +34,10 @@ export interface StatusReporterDeps {
   readonly fastTrack?: () => boolean;
   /** Failed state writes, shown in guestAgentStatus. */
   readonly writeHealth?: WriteHealth;
+  /** AutoUpdate.UpdateToLatestVersion and Debug.EnableGAVersioning: supportedFeatures lists VersioningGovernance. */
+  readonly versioningGovernance?: boolean;
+  /** guestAgentStatus.updateStatus (RSM mode), from the agent-update step. */
+  readonly updateStatus?: () => GuestAgentUpdateStatus | null;
 }
 
 /** Upstream uploads every 6 s; we upload on change plus this keep-alive (fabric sees a live agent). */
@@ -52,6 +57,8 @@ export class UploadingStatusReporter implements StatusReporter {
   /** reportHeartbeat per handler folder (the manifest does not change once unpacked). */
   private readonly heartbeatFlags = new Map<string, boolean>();
   private lastBuild: (() => string) | null = null;
+  /** The goal-state outcome of the previous process (waagent_status.json); undefined until read. */
+  private restored: ProcessedGoalState | null | undefined;
 
   constructor(private readonly deps: StatusReporterDeps) {}
 
@@ -117,15 +124,41 @@ export class UploadingStatusReporter implements StatusReporter {
     return { status: 'NotReady', code: hb.code, message: hb.message };
   }
 
-  async report(gs: FullGoalState | null, processed: ProcessedGoalState | null): Promise<void> {
+  /**
+   * A restarted agent reports before it has processed anything (agent-lifecycle: no status gap longer than the
+   * restart): until then, the outcome the previous process reported for the same goal state is shown again.
+   */
+  private async restoredFor(gs: FullGoalState | null): Promise<ProcessedGoalState | null> {
+    if (this.restored === undefined) {
+      this.restored = null;
+      try {
+        const last = JSON.parse(await readFile(join(this.deps.paths.libDir, 'waagent_status.json'), 'utf8')) as {
+          aggregateStatus?: { vmArtifactsAggregateStatus?: { goalStateAggregateStatus?: { inSvdSeqNo?: unknown; status?: unknown; code?: unknown; timestampUTC?: unknown; formattedMessage?: { message?: unknown } } } };
+        };
+        const g = last.aggregateStatus?.vmArtifactsAggregateStatus?.goalStateAggregateStatus;
+        const at = typeof g?.timestampUTC === 'string' ? Date.parse(g.timestampUTC) : NaN;
+        if (g && typeof g.inSvdSeqNo === 'string' && (g.status === 'Success' || g.status === 'Failed') && typeof g.code === 'number' && Number.isFinite(at)) {
+          const message = typeof g.formattedMessage?.message === 'string' ? g.formattedMessage.message : '';
+          this.restored = { id: '', inSvdSeqNo: g.inSvdSeqNo, status: g.status, code: g.code, message, timestampMs: at };
+        }
+      } catch {
+        // No previous status (first start) or an unreadable one: nothing to show again.
+      }
+    }
+    return this.restored !== null && gs !== null && this.restored.inSvdSeqNo === gs.extensions.inSvdSeqNo ? this.restored : null;
+  }
+
+  async report(gs: FullGoalState | null, current: ProcessedGoalState | null, opts: { force?: boolean } = {}): Promise<void> {
     const { clock, logger, osInfo } = this.deps;
+    const processed = current ?? (await this.restoredFor(gs));
     const handlers = await this.collect(gs);
     const input = {
       handlers,
       goalState: processed ? { inSvdSeqNo: processed.inSvdSeqNo, status: processed.status, code: processed.code, message: processed.message, processedAt: processed.timestampMs } : null,
       osInfo: { computerName: osInfo.hostname, osName: osInfo.id, osVersion: osInfo.version },
-      versioningGovernance: false,
+      versioningGovernance: this.deps.versioningGovernance ?? false,
       fastTrack: this.deps.fastTrack?.() ?? false,
+      updateStatus: this.deps.updateStatus?.() ?? null,
     };
     const now = clock.now();
     const problem = this.deps.writeHealth?.problem() ?? null;
@@ -134,7 +167,7 @@ export class UploadingStatusReporter implements StatusReporter {
     // Compare without the report timestamps, which change every time; the blob itself is built only to be uploaded.
     const key = serializeVmStatus(withWriteProblem(buildVmStatus({ ...input, now: 0 }), problem));
     const keepAlive = this.deps.keepAliveMs ?? STATUS_KEEPALIVE_MS;
-    if (key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
+    if (!opts.force && key === this.lastKey && now - this.lastUploadMs < keepAlive) return;
     const json = build();
     const blob = gs?.extensions.statusUploadBlob;
     if (!blob) {

@@ -26,5 +26,6 @@ export function createUpdateStep(world: World, channels: { hostPlugin: HostPlugi
       }
       return updater.check(gs, signal);
     },
+    updateStatus: () => updater.updateStatus(),
   };
 }

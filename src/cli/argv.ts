@@ -21,7 +21,7 @@ const LEGACY_FLAGS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Options whose value is the next word; that word is copied verbatim (`/debug/x.conf` is a path, not `-debug`). */
-const TAKES_VALUE = new Set(['--configuration-path', '--setup-firewall']);
+const TAKES_VALUE = new Set(['--configuration-path', '--setup-firewall', '--dst-ip', '--uid']);
 
 /** Words that start a subcommand of ours; what follows belongs to it and is left alone. */
 export const SUBCOMMANDS = new Set(['emulator', 'status', 'emulate']);
@@ -33,6 +33,11 @@ export function normalizeArgv(args: readonly string[]): string[] {
     if (SUBCOMMANDS.has(arg)) {
       out.push(...args.slice(i));
       break;
+    }
+    // `-setup-firewall` alone is the legacy spelling (`-setup-firewall -dst_ip=<IP> -uid=<UID> [-w]`).
+    if (/^(?:-+|\/+)setup-firewall$/.test(arg) && !/^[\d.]+$/.test(args[i + 1] ?? '')) {
+      out.push('--setup-firewall');
+      continue;
     }
     if (TAKES_VALUE.has(arg) && i + 1 < args.length) {
       out.push(arg, args[++i]!);
@@ -52,6 +57,15 @@ export function normalizeArgv(args: readonly string[]): string[] {
     const fw = /^setup-firewall[:=](.+)$/.exec(body);
     if (fw) {
       out.push('--setup-firewall', fw[1]!);
+      continue;
+    }
+    const fwArg = /^(dst_ip|uid)=(.*)$/.exec(body);
+    if (fwArg) {
+      out.push(fwArg[1] === 'uid' ? '--uid' : '--dst-ip', fwArg[2]!);
+      continue;
+    }
+    if (body === 'w' || body === 'wait') {
+      out.push('--wait');
       continue;
     }
     const legacy = LEGACY_FLAGS.find(([name]) => body === name || (!arg.startsWith('--') && body.startsWith(name)));
@@ -79,6 +93,8 @@ export function scanTopLevel(args: readonly string[]): TopLevelArgs {
     if (SUBCOMMANDS.has(arg)) return { flags, positionals, ...(configurationPath === undefined ? {} : { configurationPath }), subcommand: arg };
     if (TAKES_VALUE.has(arg)) {
       flags.add(arg);
+      // A value-less `--setup-firewall` (legacy spelling) takes no value.
+      if (arg === '--setup-firewall' && !/^[\d.]+$/.test(args[i + 1] ?? '')) continue;
       const value = args[++i];
       if (arg === '--configuration-path' && value !== undefined) configurationPath = value;
       continue;

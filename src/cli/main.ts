@@ -20,16 +20,20 @@ export interface GlobalOptions {
   full?: boolean;
   deprovision?: boolean;
   deprovisionUser?: boolean;
+  setupFirewall?: string | boolean;
+  dstIp?: string;
+  uid?: string;
+  wait?: boolean;
 }
 
 const ARGV0 = 'waagent';
 /** Flags that may accompany `--version` without changing what it prints. */
 const VERSION_COMPANIONS = new Set(['--version', '--verbose', '--debug', '--force', '--configuration-path']);
+const RUN_EXTHANDLERS_COMPANIONS = new Set(['--run-exthandlers', '--verbose', '--debug', '--configuration-path']);
 /** Upstream commands we recognise but do not implement (agent-lifecycle.md §11, §12). */
 const UNSUPPORTED: ReadonlyArray<readonly [string, string]> = [
   ['--register-service', '-register-service'],
   ['--start', '-start'],
-  ['--setup-firewall', '-setup-firewall'],
 ];
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
@@ -93,7 +97,7 @@ function serviceOptions(top: ReturnType<typeof scanTopLevel>): GlobalOptions | n
 }
 
 async function runCommander(args: string[]): Promise<number> {
-  const { Command: CommandClass, CommanderError } = await import('commander');
+  const { Command: CommandClass, CommanderError, Option: OptionClass } = await import('commander');
   let exitCode = 0;
   const program: Command = new CommandClass(ARGV0)
     .description('Azure Linux guest agent (waagent-ts)')
@@ -111,6 +115,11 @@ async function runCommander(args: string[]): Promise<number> {
     .option('--full', 'with --collect-logs: every text file of the lib dir')
     .option('--deprovision', 'delete agent state, logs, SSH host keys and DHCP leases (asks first unless --force)')
     .option('--deprovision-user', 'as --deprovision, and also the provisioned user')
+    .option('--setup-firewall [ip]', 'apply the WireServer firewall rules for IP once (run at boot)')
+    // Spelling of upstream agents before 2.13: -setup-firewall -dst_ip=<IP> -uid=<UID> [-w].
+    .addOption(new OptionClass('--dst-ip <ip>').hideHelp())
+    .addOption(new OptionClass('--uid <uid>').hideHelp())
+    .addOption(new OptionClass('--wait').hideHelp())
     .action(async (opts: GlobalOptions) => {
       exitCode = await runLegacy(opts);
     });
@@ -181,6 +190,10 @@ async function runLegacy(opts: GlobalOptions): Promise<number> {
   if (opts.deprovision || opts.deprovisionUser) {
     const { runDeprovision } = await import('./commands/deprovision.js');
     return runDeprovision({ ...opts, deluser: opts.deprovisionUser === true });
+  }
+  if (opts.setupFirewall !== undefined || opts.dstIp !== undefined) {
+    const { runSetupFirewall } = await import('./commands/setup-firewall.js');
+    return runSetupFirewall(opts);
   }
   if (opts.collectLogs) {
     const { runCollectLogs } = await import('./commands/collect-logs.js');

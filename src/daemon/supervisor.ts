@@ -34,14 +34,22 @@ export interface SupervisorDeps {
   blacklist(choice: AgentChoice, reason: string): void;
   readonly crashLoop: { readonly count: number; readonly windowMs: number };
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+  /**
+   * Restart delay after a downloaded version that never ran healthy crashed at start: it is retried quickly so that
+   * the crash-loop count blacklists it (and the previous version reports again) within seconds, not 1 + 2 + 4 s.
+   */
+  readonly startFailureDelayMs?: number;
   /** SIGTERM to the child, then SIGKILL after this long. */
   readonly stopTimeoutMs?: number;
 }
 
 export const DEFAULT_BACKOFF = { minMs: 1000, maxMs: 60_000 } as const;
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
-/** A child that ran this long was healthy: the back-off starts over. */
+export const DEFAULT_START_FAILURE_DELAY_MS = 200;
+/** A child that ran this long was healthy: the back-off starts over, and its version is proven. */
 const HEALTHY_RUN_MS = 60_000;
+/** An exit this soon after the start is a crash at start (the new version cannot even come up). */
+const START_FAILURE_MS = 30_000;
 
 export function describeExit(e: ChildExit): string {
   if (e.error !== undefined) return `failed to start: ${e.error}`;
@@ -59,6 +67,8 @@ export class Supervisor {
   private failures: number[] = [];
   private failuresOf: string | null = null;
   private launches = 0;
+  /** Versions that ran healthy at least once, or that could not be blacklisted: restarted with the normal back-off. */
+  private readonly proven = new Set<string>();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -99,7 +109,10 @@ export class Supervisor {
       }
       const now = this.deps.now();
       const ranMs = now - started;
-      if (ranMs >= HEALTHY_RUN_MS) delayMs = backoff.minMs;
+      if (ranMs >= HEALTHY_RUN_MS) {
+        delayMs = backoff.minMs;
+        this.proven.add(choice.version);
+      }
       if (!isAbnormal(exit)) {
         // An update or an orphan check: restart at once, but never spin on a child that exits immediately.
         log.info(`Agent ${name} exited with code 0 after ${Math.round(ranMs)} ms; starting the agent again`);
@@ -117,10 +130,19 @@ export class Supervisor {
           log.error(`Agent ${name} is permanently disabled: ${reason}`);
         } catch (err) {
           log.error(`Cannot blacklist agent ${name} as ${(err as Error).message}`);
+          // It will be chosen again: never restart it quickly in a loop.
+          this.proven.add(choice.version);
         }
         // Fall back to the previous good version at once: the status must not stop flowing for long.
         this.failures = [];
         delayMs = backoff.minMs;
+        continue;
+      }
+      if (choice.kind === 'downloaded' && !this.proven.has(choice.version) && ranMs < START_FAILURE_MS) {
+        // Bounded: crashLoop.count such restarts blacklist the version.
+        const quick = this.deps.startFailureDelayMs ?? DEFAULT_START_FAILURE_DELAY_MS;
+        log.info(`Restarting agent ${name} in ${quick} ms (a new version that failed at start)`);
+        await this.deps.sleep(quick, signal);
         continue;
       }
       log.info(`Restarting agent ${name} in ${delayMs} ms`);

@@ -8,7 +8,6 @@ import { parseManifest } from '../protocol/schemas/manifest.js';
 import { handlerZipPath, type Paths } from '../state/paths.js';
 import type { ArtifactDownloader } from './download.js';
 import { findHandlerManifest, parseHandlerManifest, type HandlerManifest } from './manifest.js';
-import { unpackZip } from './unpack.js';
 import { selectVersion } from './version.js';
 
 export interface ResolvedPackage {
@@ -79,6 +78,8 @@ export async function downloadPackage(
         }
         try {
           await mkdir(baseDir, { recursive: true, mode: 0o755 });
+          // yauzl is loaded on first use: a (re)starting agent reports status before it unpacks anything.
+          const { unpackZip } = await import('./unpack.js');
           const r = await unpackZip(zip, baseDir);
           if ((await findHandlerManifest(baseDir)) === null) throw new Error('the package has no HandlerManifest.json');
           deps.logger.info(`Unpacked ${name}-${pkg.version}: ${r.files} files, ${r.bytes} bytes`);

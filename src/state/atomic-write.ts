@@ -18,6 +18,8 @@ export interface WriteOptions {
   durable?: boolean;
   /** Told of the outcome, so a failed state write shows in the status until its folder takes writes again. */
   health?: WriteHealth;
+  /** Owner given to the file before it replaces the old one (e.g. /etc/shadow's root:shadow). */
+  owner?: { uid: number; gid: number };
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -90,6 +92,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     try {
       await fh.writeFile(data);
       // chmod, not the open mode: the umask must not change an explicit mode.
+      if (opts.owner) await fh.chown(opts.owner.uid, opts.owner.gid);
       if (mode !== undefined) await fh.chmod(mode);
       if (opts.durable !== false) await fh.sync();
     } finally {

@@ -170,3 +170,49 @@ test('the agent sets the rules up, keeps working behind them, and restores a del
     await root.cleanup();
   }
 });
+
+test('waagent -setup-firewall=<IP> (boot-time command) applies the rules once, idempotently, and repairs a partial set', { skip, timeout: 120_000 }, async () => {
+  assert.ok(isRoot(), 'CI=true: this end-to-end test must run as root (network namespaces, iptables)');
+  const root = await tempRoot();
+  let ns: Netns | undefined;
+  const procs: NetnsProcess[] = [];
+  const runCli = async (args: string[]): Promise<{ code: number | null; output: string }> => {
+    const p = startAgentInNetns(ns!, root, args, { WAAGENT_TS_NO_CONSOLE: '1' });
+    procs.push(p);
+    const code = await new Promise<number | null>((resolve) => {
+      if (p.proc.exitCode !== null) resolve(p.proc.exitCode);
+      else p.proc.once('exit', (c) => resolve(c));
+    });
+    return { code, output: p.output() };
+  };
+  try {
+    ns = await createNetns();
+    procs.push(await startEmulatorInNetns(ns));
+    const { run, firewall } = await firewallIn(ns);
+    const log = async (): Promise<string> => (await import('node:fs/promises')).readFile(root.logFile, 'utf8').catch(() => '');
+
+    const first = await runCli(['-setup-firewall=168.63.129.16']);
+    assert.equal(first.code, 0, `${first.output}\n${await log()}`);
+    assert.deepEqual(await firewall.check(), { state: 'ok', missing: [] });
+    assert.equal((await probe(ns, 'nobody', 'http', 80)).ok, false, 'nobody is refused');
+    assert.deepEqual(await probe(ns, 'root', 'http', 80), { ok: true, status: 200 });
+    assert.match(await log(), /INFO Firewall Firewall Setting up firewall after boot\. Endpoint: 168\.63\.129\.16/);
+    assert.match(await log(), /INFO Firewall Firewall Successfully set the firewall rules/);
+
+    const again = await runCli(['-setup-firewall:168.63.129.16']);
+    assert.equal(again.code, 0, again.output);
+    assert.equal((await firewall.listRules()).match(/DROP +(tcp|6) /g)?.length, 1, 'no duplicate rules');
+
+    // A partial set (DROP deleted) is repaired; the spelling of upstream agents before 2.13 works too.
+    const del = await run(['iptables', '-w', '-t', 'security', '-D', 'OUTPUT', ...DROP_RULE]);
+    assert.equal(del.exitCode, 0, del.stderr);
+    const legacy = await runCli(['-setup-firewall', '-dst_ip=168.63.129.16', '-uid=0', '-w']);
+    assert.equal(legacy.code, 0, legacy.output);
+    assert.deepEqual(await firewall.check(), { state: 'ok', missing: [] });
+    assert.equal((await probe(ns, 'nobody', 'http', 80)).ok, false, 'refused again');
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await ns?.destroy();
+    await root.cleanup();
+  }
+});

@@ -7,7 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
 import { eventually, fixtureHandler, tempRoot } from '../helpers/agent.js';
-import { handler } from '../helpers/status.js';
+import { goalStateStatus, handler } from '../helpers/status.js';
+import { DEFAULT_BACKOFF } from '../../src/daemon/supervisor.js';
 import { isAlive, memoryOf, startDaemon } from './daemon-harness.js';
 
 const NAME = 'Test.Recorder';
@@ -36,8 +37,28 @@ test('kill -9 of the extension handler: the daemon restarts it, state intact; SI
   assert.ok(parent.rssKb < child.rssKb, 'the daemon is smaller than the extension handler');
 
   const before = emu.state.statusBlobs().length;
+  const lastBefore = emu.state.statusBlobs().at(-1)!;
+  const killedAt = Date.now();
   process.kill(first, 'SIGKILL');
   const second = await d.waitForChild(15_000, first);
+  // Status gap: from the kill to the first upload of the restarted handler. Its first status is the one the killed
+  // process left on disk (the goal state outcome included), sent before any extension work.
+  const firstAfter = await emu.waitFor(() => true, 30_000, { after: before });
+  const gapMs = firstAfter.at - killedAt;
+  t.diagnostic(`kill -9: status gap ${gapMs} ms from the kill to the restarted handler's first upload (${firstAfter.at - lastBefore.at} ms since the previous upload)`);
+  assert.ok(goalStateStatus(lastBefore.status)?.inSvdSeqNo === '1');
+  assert.deepEqual(goalStateStatus(firstAfter.status), goalStateStatus(lastBefore.status), 'the goal state outcome of the killed process');
+  assert.equal(handler(firstAfter.status, NAME)?.ext?.status, 'success', 'the persisted handler status');
+  const processingStarts = await eventually(async () => {
+    const times = [...(await d.log()).matchAll(/^(\S+) INFO ExtHandler ExtHandler ProcessExtensionsGoalState started/gm)].map((m) => Date.parse(m[1]!));
+    return times.length >= 2 ? times : undefined;
+  }, 30_000, 'the restarted handler processing the goal state');
+  assert.ok(firstAfter.at <= processingStarts[1]!, `uploaded (${new Date(firstAfter.at).toISOString()}) before the restarted handler processed the goal state (${new Date(processingStarts[1]!).toISOString()})`);
+  // Correctness bound, not a benchmark: the first restart waits DEFAULT_BACKOFF.minMs; the allowance covers starting
+  // Node.js and loading the agent (about 2-4 s on a loaded 2-core machine), negotiating the wire protocol version and
+  // fetching one goal state, with ample margin for a slow CI machine.
+  const START_ALLOWANCE_MS = 20_000;
+  assert.ok(gapMs <= DEFAULT_BACKOFF.minMs + START_ALLOWANCE_MS, `status gap ${gapMs} ms > restart back-off ${DEFAULT_BACKOFF.minMs} ms + ${START_ALLOWANCE_MS} ms`);
   // The restarted handler reports again (and re-enables, as upstream does after a restart) before the next goal state.
   await emu.waitFor((s) => handler(s, NAME)?.ext?.status === 'success', 30_000, { after: before });
   await eventually(async () => (await ops(root.extLogDir)).length === 3, 10_000, 'enable after the restart');

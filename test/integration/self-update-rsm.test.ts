@@ -12,6 +12,9 @@ import { UPDATE_CONF, agentPackage, agentVersionOf, nextVersions, startDaemon } 
 
 const [X1, X2, X3] = nextVersions(AGENT_VERSION, 3) as [string, string, string];
 const starts = (log: string, v: string) => log.split('\n').filter((l) => l.includes(`Daemon Daemon Starting agent waagent-ts-${v} `)).length;
+/** guestAgentStatus.updateStatus of a status blob (present only in RSM mode). */
+const updateStatusOf = (s: unknown) => (s as { aggregateStatus?: { guestAgentStatus?: { updateStatus?: { expectedVersion: string; status: string; code: number; formattedMessage: { lang: string; message: string } } } } })
+  ?.aggregateStatus?.guestAgentStatus?.updateStatus;
 const rsm = (version: string, fromVersion?: string) => ({
   gaFamilies: [{ name: 'Prod', isVMEnabledForRSMUpgrades: true, isVersionFromRSM: true, version, ...(fromVersion ? { fromVersion } : {}) }],
 });
@@ -38,11 +41,16 @@ test('RSM: the requested version runs, downgrade included; an upstream zip is re
 
   // The first update is always a self-update to the newest waagent-ts package... (X3 is first refused as a zip).
   emu.publish({ agentPackages: all.slice(0, 2) });
-  await emu.waitFor((s) => agentVersionOf(s) === X2, 30_000);
+  const selfUpdated = await emu.waitFor((s) => agentVersionOf(s) === X2, 30_000);
+  assert.equal(updateStatusOf(selfUpdated.status), undefined, 'no updateStatus in self-update mode');
+  const features = (selfUpdated.status as { supportedFeatures: Array<{ Key: string }> }).supportedFeatures.map((f) => f.Key);
+  assert.ok(features.includes('VersioningGovernance'), `VersioningGovernance advertised: ${features.join(',')}`);
 
   // ...then RSM asks for X1 from X2: a downgrade; X2 is blacklisted so the daemon runs X1.
   emu.publish({ ...rsm(X1, X2), agentPackages: all });
-  await emu.waitFor((s) => agentVersionOf(s) === X1, 30_000);
+  const downgraded = await emu.waitFor((s) => agentVersionOf(s) === X1, 30_000);
+  // Running the requested version: Success/0, expectedVersion = the running version.
+  assert.deepEqual(updateStatusOf(downgraded.status), { expectedVersion: X1, status: 'Success', code: 0, formattedMessage: { lang: 'en-US', message: '' } });
   await access(join(root.libDir, 'waagent_rsm_update'));
   const x2 = JSON.parse(await readFile(join(root.libDir, `waagent-ts-${X2}`, 'error.json'), 'utf8'));
   assert.equal(x2.was_fatal, true);
@@ -53,6 +61,13 @@ test('RSM: the requested version runs, downgrade included; an upstream zip is re
   const mark = emu.state.statusBlobs().at(-1)!.seq;
   emu.publish(rsm(X3));
   await emu.waitFor((s) => agentVersionOf(s) === X1, 30_000, { after: mark });
+  // The refusal reaches the fabric: Error/1 with the reason, X1 still the running (expected) version.
+  const failed = await emu.waitFor((s) => updateStatusOf(s)?.status === 'Error', 30_000, { after: mark });
+  const us = updateStatusOf(failed.status)!;
+  assert.equal(agentVersionOf(failed.status), X1);
+  assert.equal(us.expectedVersion, X1);
+  assert.equal(us.code, 1);
+  assert.match(us.formattedMessage.message, new RegExp(`^\\[RSM\\] Cannot install agent package waagent-ts-${X3.replace(/\./g, '\\.')} as it is a zip`));
   const refused = await eventually(async () => /WARNING ExtHandler ExtHandler \[RSM\] Cannot install agent package (\S+) as it is a zip \(an upstream WALinuxAgent package\?\), not a waagent-ts package/.exec(await d.log()), 15_000, 'the refusal');
   assert.equal(refused[1], `waagent-ts-${X3}`);
   await assert.rejects(access(join(root.libDir, `waagent-ts-${X3}`)));
@@ -62,7 +77,8 @@ test('RSM: the requested version runs, downgrade included; an upstream zip is re
   // An explicit request for the blacklisted X2 gives it another chance.
   const mark2 = emu.state.statusBlobs().at(-1)!.seq;
   emu.publish(rsm(X2));
-  await emu.waitFor((s) => agentVersionOf(s) === X2, 30_000, { after: mark2 });
+  const readmitted = await emu.waitFor((s) => agentVersionOf(s) === X2, 30_000, { after: mark2 });
+  assert.deepEqual(updateStatusOf(readmitted.status), { expectedVersion: X2, status: 'Success', code: 0, formattedMessage: { lang: 'en-US', message: '' } });
   await assert.rejects(access(join(root.libDir, `waagent-ts-${X2}`, 'error.json')));
   assert.deepEqual(JSON.parse(await readFile(join(root.libDir, `waagent-ts-${X2}`, 'update_attempt.json'), 'utf8')), { count: 2 });
   assert.equal((await d.stop()).code, 0);

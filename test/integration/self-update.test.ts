@@ -54,7 +54,7 @@ test('a good X+1 takes over; a bad X+2 is blacklisted and rolled back to X+1; th
   log = await d.log();
   const badStart = logTime(log, new RegExp(`^(\\S+) INFO Daemon Daemon Starting agent waagent-ts-${X2} `, 'm'));
   const lastBefore = emu.state.statusBlobs().filter((r) => r.at < badStart).at(-1)!;
-  t.diagnostic(`rollback: ${back.at - badStart} ms from the first start of X+2 to X+1's status; status gap ${back.at - lastBefore.at} ms`);
+  t.diagnostic(`rollback (b): ${back.at - badStart} ms from the first start of X+2 to X+1's status; status gap ${back.at - lastBefore.at} ms`);
   assert.equal(starts(log, X2), 3);
   assert.match(log, /ERROR Daemon Daemon Agent waagent-ts-\S+ is permanently disabled: /);
   assert.ok(isAlive(daemonPid));

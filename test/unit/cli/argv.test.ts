@@ -36,6 +36,10 @@ const TABLE: ReadonlyArray<readonly [readonly string[], readonly string[]]> = [
   [['/?'], ['--help']],
   [['-setup-firewall=1.2.3.4'], ['--setup-firewall', '1.2.3.4']],
   [['-setup-firewall:1.2.3.4'], ['--setup-firewall', '1.2.3.4']],
+  [['--setup-firewall', '1.2.3.4'], ['--setup-firewall', '1.2.3.4']],
+  // The spelling of upstream agents before 2.13.
+  [['-setup-firewall', '-dst_ip=1.2.3.4', '-uid=0', '-w'], ['--setup-firewall', '--dst-ip', '1.2.3.4', '--uid', '0', '--wait']],
+  [['--setup-firewall', '--dst_ip=1.2.3.4', '--uid=0', '--wait'], ['--setup-firewall', '--dst-ip', '1.2.3.4', '--uid', '0', '--wait']],
   // Prefix matching is upstream's single-dash habit; GNU spellings match exactly and are left to commander.
   [['--versionXYZ'], ['--versionXYZ']],
   [['--bogus'], ['--bogus']],

@@ -192,3 +192,34 @@ test('orphan check: only for a process the daemon started, true once its parent 
   ppid = 1;
   assert.equal(check(), true);
 });
+
+test('updateStatus: absent in self-update mode; in RSM mode the running version, Success/0, or Error/1 with the last failure of this goal state', async (t) => {
+  const w = await setup(t, { current: '0.1.2' });
+  await writeFile(join(w.libDir, 'waagent_initial_update'), '');
+  w.publish([{ version: '0.1.3', body: goodPackage('0.1.3') }]);
+  assert.equal(w.updater.updateStatus(), null, 'nothing checked yet');
+  assert.equal(await w.check(goalState('incarnation_1', [family()])), false, 'self-update discovers 0.1.3 (random delay)');
+  assert.equal(w.updater.updateStatus(), null, 'self-update mode: no updateStatus');
+
+  const r = await setup(t, { current: '0.1.2' });
+  await writeFile(join(r.libDir, 'waagent_initial_update'), '');
+  r.publish([{ version: '0.1.3', body: goodPackage('0.1.3') }]);
+  const running = family({ isVMEnabledForRSMUpgrades: true, isVersionFromRSM: true, version: '0.1.2' });
+  assert.equal(await r.check(goalState('incarnation_1', [running])), false);
+  assert.deepEqual(r.updater.updateStatus(), { expectedVersion: '0.1.2', status: 'Success', code: 0, message: '' });
+  // A version that is not in the manifest: Error/1, reported for as long as this goal state stays.
+  const missing = family({ isVMEnabledForRSMUpgrades: true, isVersionFromRSM: true, version: '0.1.4' });
+  assert.equal(await r.check(goalState('incarnation_2', [missing])), false);
+  const error = { expectedVersion: '0.1.2', status: 'Error', code: 1, message: '[RSM] No matching package found in the agent manifest for version: 0.1.4' };
+  assert.deepEqual(r.updater.updateStatus(), error);
+  assert.equal(await r.check(goalState('incarnation_2', [missing])), false);
+  assert.deepEqual(r.updater.updateStatus(), error);
+  // A new goal state clears it; a missing family is an error too (upstream AgentFamilyMissingError).
+  assert.equal(await r.check(goalState('incarnation_3', [running])), false);
+  assert.equal(r.updater.updateStatus()?.status, 'Success');
+  assert.equal(await r.check(goalState('incarnation_4', [])), false);
+  assert.deepEqual(r.updater.updateStatus(), { expectedVersion: '0.1.2', status: 'Error', code: 1, message: 'Agent family: Prod not found in the goal state: incarnation_4, skipping agent update' });
+  // Switched out of RSM: absent again.
+  assert.equal(await r.check(goalState('incarnation_5', [family({ isVMEnabledForRSMUpgrades: false })])), false);
+  assert.equal(r.updater.updateStatus(), null);
+});

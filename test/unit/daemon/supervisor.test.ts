@@ -65,7 +65,7 @@ test('a downloaded version that crashes 3 times in the window is blacklisted wit
   const done = w.sup.run(w.ac.signal);
   await w.idle;
   assert.deepEqual(w.launched, ['0.1.2', '0.1.2', '0.1.2', '0.1.1']);
-  assert.deepEqual(w.sleeps, [1000, 2000], 'back-off between crashes, none before the fallback');
+  assert.deepEqual(w.sleeps, [200, 200], 'a new version failing at start: quick restarts, none before the fallback');
   assert.match(w.blacklisted.get('0.1.2')!, /^Agent waagent-ts-0\.1\.2 exited abnormally 3 times in 300 seconds \(last: exit code 3\)$/);
   assert.ok(w.lines.some((l) => l.startsWith('ERROR Agent waagent-ts-0.1.2 is permanently disabled')));
   assert.ok(w.lines.some((l) => l.includes('killed by SIGKILL')));
@@ -148,7 +148,7 @@ test('another version starts with its own crash count and back-off', async () =>
   const done = w.sup.run(w.ac.signal);
   await w.idle;
   assert.deepEqual(w.launched, ['0.1.1', '0.1.1', '0.1.1', '0.1.2', '0.1.2']);
-  assert.deepEqual(w.sleeps, [1000, 2000, 1000]);
+  assert.deepEqual(w.sleeps, [200, 200, 200], 'each new version failing at start is restarted quickly');
   assert.equal(w.blacklisted.size, 0);
   w.ac.abort();
   await done;
@@ -158,4 +158,32 @@ test('describeExit names the code, the signal or the start failure', () => {
   assert.equal(describeExit({ code: 2, signal: null }), 'exit code 2');
   assert.equal(describeExit({ code: null, signal: 'SIGSEGV' }), 'killed by SIGSEGV');
   assert.equal(describeExit({ code: null, signal: null, error: 'EACCES' }), 'failed to start: EACCES');
+});
+
+test('a downloaded version that ran healthy once, or one that crashes later than at start, gets the normal back-off', async () => {
+  const proven = world([crash(1, 120_000), crash(), crash()]);
+  const done = proven.sup.run(proven.ac.signal);
+  await proven.idle;
+  assert.deepEqual(proven.sleeps, [1000, 2000], 'proven by its healthy run (the third crash blacklists it)');
+  proven.ac.abort();
+  await done;
+  const late = world([crash(1, 40_000), crash(1, 40_000)]);
+  const done2 = late.sup.run(late.ac.signal);
+  await late.idle;
+  assert.deepEqual(late.sleeps, [1000, 2000], 'not a crash at start');
+  late.ac.abort();
+  await done2;
+});
+
+test('a version that cannot be blacklisted is not restarted quickly in a loop', async () => {
+  const w = world([crash(), crash(), crash(), crash(), crash()], { versions: ['0.1.2'] });
+  (w.deps as { blacklist: SupervisorDeps['blacklist'] }).blacklist = () => {
+    throw new Error('EROFS');
+  };
+  const done = w.sup.run(w.ac.signal);
+  await w.idle;
+  assert.ok(w.lines.some((l) => l.startsWith('ERROR Cannot blacklist agent waagent-ts-0.1.2 as EROFS')));
+  assert.deepEqual(w.sleeps, [200, 200, 1000, 2000], 'normal back-off once blacklisting failed');
+  w.ac.abort();
+  await done;
 });
