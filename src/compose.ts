@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { loadConfig, DEFAULT_CONF_PATH } from './config/load.js';
 import type { Clock, Logger, Random, Runner } from './deps.js';
+import { liveLineFor, type LiveStream } from './log/live-line.js';
 import { createLogger } from './log/logger.js';
+import { Progress, progressEvery } from './log/progress.js';
 import { systemClock } from './platform/clock.js';
 import { createRunner } from './platform/runner.js';
 import { createHttpClient, DEFAULT_RETRY, type HttpClient, type RetryPolicy } from './protocol/http.js';
@@ -17,7 +19,8 @@ export const DEFAULT_AGENT_LOG = '/var/log/waagent.log';
 /**
  * Overrides for running against an emulator or in a scratch root. Read from the environment here and
  * nowhere else: WAAGENT_TS_WIRESERVER / WAAGENT_TS_HOSTPLUGIN (base URLs), WAAGENT_TS_LOG_FILE,
- * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1.
+ * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1, WAAGENT_TS_PROGRESS_MS (every progress
+ * interval, instead of 10 s per download line and 30 s per command line).
  */
 export interface Overrides {
   readonly wireServerUrl?: string;
@@ -25,6 +28,7 @@ export interface Overrides {
   readonly agentLogFile?: string;
   readonly retryDelayMs?: number;
   readonly console?: boolean;
+  readonly progressMs?: number;
 }
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
@@ -35,6 +39,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
   const d = Number(env.WAAGENT_TS_RETRY_DELAY_MS);
   if (env.WAAGENT_TS_RETRY_DELAY_MS && Number.isFinite(d) && d >= 0) o.retryDelayMs = d;
   if (env.WAAGENT_TS_NO_CONSOLE === '1') o.console = false;
+  const p = Number(env.WAAGENT_TS_PROGRESS_MS);
+  if (env.WAAGENT_TS_PROGRESS_MS && Number.isFinite(p) && p >= 1) o.progressMs = p;
   return o;
 }
 
@@ -48,6 +54,8 @@ export interface World {
   readonly http: HttpClient;
   readonly retry: RetryPolicy;
   readonly logger: Logger & { reopen(): void; flush(): void; close(): Promise<void> };
+  /** Download and command progress: log lines, and a live line when stderr is a terminal. */
+  readonly progress: Progress;
   readonly wireServerUrl: string;
   readonly hostPluginUrl: string;
   /** The WireServer IP/host given to handlers as AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS. */
@@ -65,7 +73,11 @@ async function discoverEndpoint(libDir: string): Promise<string> {
   return KNOWN_WIRESERVER_IP;
 }
 
-export async function composeWorld(opts: { configurationPath?: string; thread: string; prefix: string; verbose?: boolean; env?: NodeJS.ProcessEnv }): Promise<World> {
+export async function composeWorld(opts: {
+  configurationPath?: string; thread: string; prefix: string; verbose?: boolean; env?: NodeJS.ProcessEnv;
+  /** Where the live progress line goes when it is a terminal (default process.stderr). */
+  stderr?: LiveStream;
+}): Promise<World> {
   const env = opts.env ?? process.env;
   const over = overridesFromEnv(env);
   const { config, warnings } = await loadConfig(opts.configurationPath ?? DEFAULT_CONF_PATH);
@@ -76,13 +88,17 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
     confPath: opts.configurationPath ?? DEFAULT_CONF_PATH,
     pidFile: config['Pid.File'],
   };
+  // Only by hand in a terminal: under systemd stderr is the journal, under `waagent emulate` and in tests a pipe.
+  const live = liveLineFor(opts.stderr ?? process.stderr);
   const logger = createLogger({
     file: paths.agentLogFile,
     console: over.console ?? true,
     verbose: opts.verbose || config['Logs.Verbose'],
     thread: opts.thread,
     prefix: opts.prefix,
+    live,
   });
+  const progress = new Progress({ clock: systemClock, live, ...(over.progressMs !== undefined ? { options: progressEvery(over.progressMs) } : {}) });
   const ep = over.wireServerUrl ? new URL(over.wireServerUrl).hostname : await discoverEndpoint(paths.libDir);
   const wireServerUrl = over.wireServerUrl ?? `http://${ep}`;
   const hostPluginUrl = over.hostPluginUrl ?? `http://${ep}:32526`;
@@ -95,7 +111,7 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
   const retry: RetryPolicy = over.retryDelayMs === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, retryDelayMs: over.retryDelayMs, throttleDelayMs: over.retryDelayMs };
   return {
     config, configWarnings: warnings, paths, clock: systemClock, random: { random: Math.random }, runner: createRunner(),
-    http, retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+    http, retry, logger, progress, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
   };
 }
 

@@ -27,8 +27,11 @@ export interface HttpClient {
   /** One attempt. Network errors and timeouts reject with a retryable ProtocolError. */
   send(req: HttpRequest): Promise<HttpResponse>;
   /** One attempt that streams a 2xx body to `path` (other bodies are read into `body`, capped). */
-  sendToFile(req: HttpRequest, path: string, maxBytes: number): Promise<HttpResponse>;
+  sendToFile(req: HttpRequest, path: string, maxBytes: number, onProgress?: BodyProgress): Promise<HttpResponse>;
 }
+
+/** Told the bytes of a streamed body received so far and its Content-Length (null when not given). */
+export type BodyProgress = (receivedBytes: number, expectedBytes: number | null) => void;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Upstream's per-response cap is unbounded; ours keeps a hostile server from exhausting memory. */
@@ -36,11 +39,17 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const FILE_HIGH_WATER_MARK = 16 * 1024 * 1024;
 
 export function createHttpClient(opts: { dispatcher?: Dispatcher } = {}): HttpClient {
-  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, opts.dispatcher, file);
-  return { send: (req) => send(req), sendToFile: (req, path, maxBytes) => send(req, { path, maxBytes }) };
+  const send = (req: HttpRequest, file?: FileTarget) => sendOnce(req, opts.dispatcher, file);
+  return { send: (req) => send(req), sendToFile: (req, path, maxBytes, onProgress) => send(req, { path, maxBytes, ...(onProgress ? { onProgress } : {}) }) };
 }
 
-async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, file?: { path: string; maxBytes: number }): Promise<HttpResponse> {
+interface FileTarget {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly onProgress?: BodyProgress;
+}
+
+async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, file?: FileTarget): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
@@ -62,7 +71,11 @@ async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, fi
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
     }
     if (file && res.statusCode >= 200 && res.statusCode < 300) {
-      await pipeline(res.body, capBytes(file.maxBytes, req.url), createWriteStream(file.path, { mode: 0o600 }));
+      const length = Number(headers['content-length']);
+      const expected = headers['content-length'] !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : null;
+      file.onProgress?.(0, expected);
+      const progress = file.onProgress ? (seen: number) => file.onProgress?.(seen, expected) : undefined;
+      await pipeline(res.body, capBytes(file.maxBytes, req.url, progress), createWriteStream(file.path, { mode: 0o600 }));
       return { status: res.statusCode, headers, body: Buffer.alloc(0) };
     }
     const chunks: Buffer[] = [];
@@ -92,13 +105,16 @@ async function sendOnce(req: HttpRequest, dispatcher: Dispatcher | undefined, fi
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** A pass-through that fails once more than maxBytes went by (a package larger than it may be). */
-function capBytes(maxBytes: number, url: string): Transform {
+function capBytes(maxBytes: number, url: string, onBytes?: (seen: number) => void): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
       if (seen > maxBytes) cb(new ProtocolError(`Cannot download ${redactSecrets(url)} as it exceeds ${maxBytes} bytes`));
-      else cb(null, chunk);
+      else {
+        onBytes?.(seen);
+        cb(null, chunk);
+      }
     },
   });
 }
