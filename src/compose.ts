@@ -19,8 +19,8 @@ export const DEFAULT_AGENT_LOG = '/var/log/waagent.log';
 /**
  * Overrides for running against an emulator or in a scratch root. Read from the environment here and
  * nowhere else: WAAGENT_TS_WIRESERVER / WAAGENT_TS_HOSTPLUGIN (base URLs), WAAGENT_TS_LOG_FILE,
- * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1, WAAGENT_TS_PROGRESS_MS (every progress
- * interval, instead of 10 s per download line and 30 s per command line).
+ * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_NO_CONSOLE=1, WAAGENT_TS_PROGRESS_MS (`MS` or
+ * `DOWNLOAD_MS,COMMAND_MS`: progress intervals instead of 10 s per download line and 30 s per command line).
  */
 export interface Overrides {
   readonly wireServerUrl?: string;
@@ -28,7 +28,7 @@ export interface Overrides {
   readonly agentLogFile?: string;
   readonly retryDelayMs?: number;
   readonly console?: boolean;
-  readonly progressMs?: number;
+  readonly progressMs?: { readonly downloadMs: number; readonly commandMs: number };
 }
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
@@ -39,8 +39,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
   const d = Number(env.WAAGENT_TS_RETRY_DELAY_MS);
   if (env.WAAGENT_TS_RETRY_DELAY_MS && Number.isFinite(d) && d >= 0) o.retryDelayMs = d;
   if (env.WAAGENT_TS_NO_CONSOLE === '1') o.console = false;
-  const p = Number(env.WAAGENT_TS_PROGRESS_MS);
-  if (env.WAAGENT_TS_PROGRESS_MS && Number.isFinite(p) && p >= 1) o.progressMs = p;
+  const p = (env.WAAGENT_TS_PROGRESS_MS ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (p.length <= 2 && p.every((v) => Number.isFinite(v) && v >= 1)) o.progressMs = { downloadMs: p[0]!, commandMs: p[1] ?? p[0]! };
   return o;
 }
 
@@ -98,7 +98,7 @@ export async function composeWorld(opts: {
     prefix: opts.prefix,
     live,
   });
-  const progress = new Progress({ clock: systemClock, live, ...(over.progressMs !== undefined ? { options: progressEvery(over.progressMs) } : {}) });
+  const progress = new Progress({ clock: systemClock, live, ...(over.progressMs !== undefined ? { options: progressEvery(over.progressMs.downloadMs, over.progressMs.commandMs) } : {}) });
   const ep = over.wireServerUrl ? new URL(over.wireServerUrl).hostname : await discoverEndpoint(paths.libDir);
   const wireServerUrl = over.wireServerUrl ?? `http://${ep}`;
   const hostPluginUrl = over.hostPluginUrl ?? `http://${ep}:32526`;

@@ -19,10 +19,11 @@ export interface ProgressOptions {
 
 export const DEFAULT_PROGRESS: ProgressOptions = { downloadEveryMs: 10_000, downloadStep: 0.25, commandEveryMs: 30_000, liveEveryMs: 1000 };
 
-/** Every interval set to `ms` (WAAGENT_TS_PROGRESS_MS: tests and `waagent emulate`). */
-export function progressEvery(ms: number): ProgressOptions {
-  const every = Math.max(1, Math.round(ms));
-  return { ...DEFAULT_PROGRESS, downloadEveryMs: every, commandEveryMs: every, liveEveryMs: Math.min(DEFAULT_PROGRESS.liveEveryMs, every) };
+/** Intervals of download and command lines (WAAGENT_TS_PROGRESS_MS: tests and `waagent emulate`). */
+export function progressEvery(downloadMs: number, commandMs: number = downloadMs): ProgressOptions {
+  const dl = Math.max(1, Math.round(downloadMs));
+  const cmd = Math.max(1, Math.round(commandMs));
+  return { ...DEFAULT_PROGRESS, downloadEveryMs: dl, commandEveryMs: cmd, liveEveryMs: Math.min(DEFAULT_PROGRESS.liveEveryMs, dl, cmd) };
 }
 
 /** `45s`, `2m30s`, `20m`, `1h30m`, `2h`: whole seconds, the largest units only. */

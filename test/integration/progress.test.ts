@@ -1,7 +1,13 @@
-// Progress of long work in the agent's log: a package served slowly by the emulator and an enable that takes a few
-// seconds, with every progress interval at 200 ms (WAAGENT_TS_PROGRESS_MS). stderr is a pipe: no live line.
+// Progress of long work in the agent's log and in `waagent emulate`'s timeline: a package served slowly by the emulator
+// and an enable that takes a few seconds, with every progress interval at 200 ms (WAAGENT_TS_PROGRESS_MS and the
+// emulate seam). stderr and the timeline are pipes here: plain lines, no live line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveOptions } from '../../src/emulate/options.js';
+import { runEmulate } from '../../src/emulate/run.js';
 import { createEmulator } from '../../src/emulator/server.js';
 import { fixtureHandler, startAgent, tempRoot } from '../helpers/agent.js';
 import { handler } from '../helpers/status.js';
@@ -38,4 +44,27 @@ test('a slow download and a slow enable log progress lines to waagent.log (and t
   assert.ok(out.includes('Still running: enable of'), 'progress on the console (the journal under systemd)');
   assert.ok(!out.includes('\r'), 'no live line when stderr is not a terminal');
   assert.ok(!out.includes('Running enable of'));
+});
+
+test('waagent emulate: plain progress lines for the slow download and the running enable; nothing extra in the report', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waagent-ts-progress-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'settings.json'), JSON.stringify({ publicSettings: { slow: 'enable' } }));
+  const o = await resolveOptions({ package: fixtureHandler('recorder'), settings: join(dir, 'settings.json'), timeout: '60' });
+  let text = '';
+  const out = { write: (s: string) => void (text += s), isTTY: false, color: false };
+  const report = await runEmulate(o, out, undefined, { progressMs: 200, faults: [{ path: '/repo/pkg/', method: 'GET', slowBodyMs: 3000, count: 1 }] });
+  t.after(() => rm(report.scratchRoot, { recursive: true, force: true }));
+  assert.equal(report.error, null, text);
+  assert.deepEqual(report.phases.map((p) => [p.id, p.outcome]), [['install', 'ok'], ['new-settings', 'ok'], ['disable', 'ok'], ['uninstall', 'ok']], text);
+  // Periodic lines while the package arrives, with the agent's byte counts; the download line ends with the transfer.
+  assert.match(text, /\] +… downloading 1\.0\.0: \S+ \S+ of \S+ \S+ \(\d+%\) at \S+ \S+\/s \(\d+ s\)\n/, text);
+  assert.match(text, /download 1\.0\.0: \d+ files, \d+ bytes in \d+\.\d\d s \(transfer: \S+ \S+ in \d+s at \S+ \S+\/s\)\n/, text);
+  assert.doesNotMatch(text, /127\.0\.0\.1:\d+\/repo/, 'the source is not repeated on the timeline');
+  // The running enable: elapsed against the command's timeout (the phase timeout).
+  assert.match(text, /… enable +1\.0\.0 running \[bin\/handler\.sh enable\] \(\d+ s of 1m timeout\)\n/, text);
+  assert.ok(!text.includes('\r'), 'no carriage return when the output is not a terminal');
+  // --json prints the report: no progress in it.
+  const json = JSON.stringify(report);
+  assert.doesNotMatch(json, /downloading|Download progress|Still running|of 1m timeout/);
 });
