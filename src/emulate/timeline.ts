@@ -140,7 +140,8 @@ export class Timeline {
     this.clearLive();
     if (!current) return;
     const text = `           ${SPINNER[this.frame]} ${current.label} · ${this.elapsed(current, this.now(), 1)}`;
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    const columns = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : 80;
+    const width = Math.max(20, columns - 1);
     this.out.write(text.length > width ? `${text.slice(0, width - 1)}…` : text);
     this.liveShown = true;
   }

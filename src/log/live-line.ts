@@ -49,7 +49,9 @@ export class LiveLine {
       this.erase();
       return;
     }
-    const width = Math.max(10, (this.out.columns ?? DEFAULT_COLUMNS) - 1);
+    // A pseudo-terminal nobody sized reports 0 columns.
+    const columns = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : DEFAULT_COLUMNS;
+    const width = Math.max(10, columns - 1);
     // Handler names and messages come from outside: no control characters reach the terminal.
     const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ');
     const cut = clean.length > width ? `${clean.slice(0, width - 1)}…` : clean;
