@@ -25,14 +25,15 @@ const STATUS_POLL_MS = 250;
  */
 const AGENT_PROGRESS = '1000,30000';
 
+/** How long processes left by uninstall get to exit on their own before they count. */
+const LEFTOVER_GRACE_MS = 2000;
+
 /** Test seams: faults the emulator applies from the start (a slow package), and every progress interval. */
 export interface EmulateSeams {
   readonly faults?: readonly FaultSpec[];
   /** The agent's progress intervals and the period of the timeline's plain progress lines. */
   readonly progressMs?: number;
 }
-/** How long processes left by uninstall get to exit on their own before they count. */
-const LEFTOVER_GRACE_MS = 2000;
 
 interface Run {
   readonly o: EmulateOptions;
