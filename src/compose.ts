@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { loadConfig, DEFAULT_CONF_PATH } from './config/load.js';
 import type { Clock, Logger, Random, Runner } from './deps.js';
+import { liveLineFor, type LiveStream } from './log/live-line.js';
 import { createLogger } from './log/logger.js';
+import { Progress, progressEvery } from './log/progress.js';
 import { systemClock } from './platform/clock.js';
 import { createRunner } from './platform/runner.js';
 import { createHttpClient, DEFAULT_RETRY, type HttpClient, type RetryPolicy } from './protocol/http.js';
@@ -18,7 +20,9 @@ export const DEFAULT_AGENT_LOG = '/var/log/waagent.log';
  * Overrides for running against an emulator or in a scratch root. Read from the environment here and
  * nowhere else: WAAGENT_TS_WIRESERVER / WAAGENT_TS_HOSTPLUGIN (base URLs), WAAGENT_TS_LOG_FILE,
  * WAAGENT_TS_RETRY_DELAY_MS (base back-off), WAAGENT_TS_HTTP_TIMEOUT_MS (per-attempt deadline of requests that do
- * not set their own; fault-injection tests make a hanging server cost seconds, not 10 s), WAAGENT_TS_NO_CONSOLE=1.
+ * not set their own; fault-injection tests make a hanging server cost seconds, not 10 s), WAAGENT_TS_NO_CONSOLE=1,
+ * WAAGENT_TS_PROGRESS_MS (`MS` or `DOWNLOAD_MS,COMMAND_MS`: progress intervals instead of 10 s per download line and
+ * 30 s per command line).
  */
 export interface Overrides {
   readonly wireServerUrl?: string;
@@ -27,6 +31,7 @@ export interface Overrides {
   readonly retryDelayMs?: number;
   readonly httpTimeoutMs?: number;
   readonly console?: boolean;
+  readonly progressMs?: { readonly downloadMs: number; readonly commandMs: number };
 }
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
@@ -39,6 +44,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
   const t = Number(env.WAAGENT_TS_HTTP_TIMEOUT_MS);
   if (env.WAAGENT_TS_HTTP_TIMEOUT_MS && Number.isInteger(t) && t > 0) o.httpTimeoutMs = t;
   if (env.WAAGENT_TS_NO_CONSOLE === '1') o.console = false;
+  const p = (env.WAAGENT_TS_PROGRESS_MS ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (p.length <= 2 && p.every((v) => Number.isFinite(v) && v >= 1)) o.progressMs = { downloadMs: p[0]!, commandMs: p[1] ?? p[0]! };
   return o;
 }
 
@@ -60,6 +67,8 @@ export interface World {
   readonly http: HttpClient;
   readonly retry: RetryPolicy;
   readonly logger: Logger & { reopen(): void; flush(): void; close(): Promise<void> };
+  /** Download and command progress: log lines, and a live line when stderr is a terminal. */
+  readonly progress: Progress;
   readonly wireServerUrl: string;
   readonly hostPluginUrl: string;
   /** The WireServer IP/host given to handlers as AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS. */
@@ -77,7 +86,11 @@ async function discoverEndpoint(libDir: string): Promise<string> {
   return KNOWN_WIRESERVER_IP;
 }
 
-export async function composeWorld(opts: { configurationPath?: string; thread: string; prefix: string; verbose?: boolean; env?: NodeJS.ProcessEnv }): Promise<World> {
+export async function composeWorld(opts: {
+  configurationPath?: string; thread: string; prefix: string; verbose?: boolean; env?: NodeJS.ProcessEnv;
+  /** Where the live progress line goes when it is a terminal (default process.stderr). */
+  stderr?: LiveStream;
+}): Promise<World> {
   const env = opts.env ?? process.env;
   const over = overridesFromEnv(env);
   const { config, warnings } = await loadConfig(opts.configurationPath ?? DEFAULT_CONF_PATH);
@@ -88,13 +101,17 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
     confPath: opts.configurationPath ?? DEFAULT_CONF_PATH,
     pidFile: config['Pid.File'],
   };
+  // Only by hand in a terminal: under systemd stderr is the journal, under `waagent emulate` and in tests a pipe.
+  const live = liveLineFor(opts.stderr ?? process.stderr);
   const logger = createLogger({
     file: paths.agentLogFile,
     console: over.console ?? true,
     verbose: opts.verbose || config['Logs.Verbose'],
     thread: opts.thread,
     prefix: opts.prefix,
+    live,
   });
+  const progress = new Progress({ clock: systemClock, live, ...(over.progressMs !== undefined ? { options: progressEvery(over.progressMs.downloadMs, over.progressMs.commandMs) } : {}) });
   const ep = over.wireServerUrl ? new URL(over.wireServerUrl).hostname : await discoverEndpoint(paths.libDir);
   const wireServerUrl = over.wireServerUrl ?? `http://${ep}`;
   const hostPluginUrl = over.hostPluginUrl ?? `http://${ep}:32526`;
@@ -107,7 +124,7 @@ export async function composeWorld(opts: { configurationPath?: string; thread: s
   const retry: RetryPolicy = over.retryDelayMs === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, retryDelayMs: over.retryDelayMs, throttleDelayMs: over.retryDelayMs };
   return {
     config, configWarnings: warnings, paths, clock: systemClock, random: { random: Math.random }, runner: createRunner(),
-    http: over.httpTimeoutMs === undefined ? http : withDefaultTimeout(http, over.httpTimeoutMs), retry, logger, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
+    http: over.httpTimeoutMs === undefined ? http : withDefaultTimeout(http, over.httpTimeoutMs), retry, logger, progress, wireServerUrl, hostPluginUrl, wireServerAddress: ep,
   };
 }
 

@@ -50,9 +50,10 @@ export function createExtHandlerAgent(world: World): ExtHandlerAgent {
     const { value } = await wire.getGoalState();
     hostPlugin.setIdentity(value.containerId, value.roleConfigName);
   };
-  const downloader = new ArtifactDownloader({ http, clock, random: world.random, logger, hostPlugin, refreshIdentity, retry });
+  const { progress } = world;
+  const downloader = new ArtifactDownloader({ http, clock, random: world.random, logger, hostPlugin, refreshIdentity, retry, progress });
   const processor = new HandlerProcessor({
-    paths, clock, logger, runner: world.runner, downloader, wireServerAddress: world.wireServerAddress,
+    paths, clock, logger, runner: world.runner, downloader, wireServerAddress: world.wireServerAddress, progress,
     commandTimeoutMs: config['Extensions.CommandTimeout'] * 1000,
     longCommandTimeoutMs: config['Extensions.LongCommandTimeout'] * 1000,
     agentEnv: process.env,

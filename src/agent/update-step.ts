@@ -12,7 +12,7 @@ export function createUpdateStep(world: World, channels: { hostPlugin: HostPlugi
   const current = runningVersion();
   const isOrphan = orphanCheck(env);
   const downloader = new ArtifactDownloader({
-    http: world.http, clock: world.clock, random: world.random, logger: world.logger, retry: world.retry, ...channels,
+    http: world.http, clock: world.clock, random: world.random, logger: world.logger, retry: world.retry, progress: world.progress, ...channels,
   });
   const updater = new AgentUpdater({
     config: world.config, paths: world.paths, clock: world.clock, random: world.random, logger: world.logger, downloader,

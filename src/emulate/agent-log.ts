@@ -6,6 +6,8 @@ export type HandlerOp = 'install' | 'enable' | 'disable' | 'update' | 'uninstall
 export type AgentEvent =
   | { readonly kind: 'download-start'; readonly at: number; readonly version: string }
   | { readonly kind: 'download-end'; readonly at: number; readonly version: string; readonly detail: string; readonly durationMs: number | null }
+  /** The agent's progress line of a long download (`1.5 MiB of 6.0 MiB (25%) in 10s at ...`), or its summary at the end. */
+  | { readonly kind: 'download-progress'; readonly at: number; readonly version: string; readonly detail: string; readonly done: boolean }
   | { readonly kind: 'command-start'; readonly at: number; readonly version: string; readonly op: HandlerOp; readonly command: string }
   | { readonly kind: 'command-end'; readonly at: number; readonly version: string; readonly op: HandlerOp; readonly durationMs: number }
   | {
@@ -55,6 +57,14 @@ export class AgentLogParser {
     if (msg === `Downloading ${this.handlerName}-${version}`) {
       this.downloads.set(version, at);
       return [{ kind: 'download-start', at, version }];
+    }
+    // src/log/progress.ts: `Download progress: <what>: <amount> in <t> at <rate> from <host/path>`, `Downloaded <what>: ...`.
+    const what = `${this.handlerName}-${version} package: `;
+    for (const [head, done] of [['Download progress: ', false], ['Downloaded ', true]] as const) {
+      if (msg.startsWith(`${head}${what}`)) {
+        const detail = msg.slice(head.length + what.length).replace(/ from \S+( via HostGAPlugin)?$/, '');
+        return [{ kind: 'download-progress', at, version, detail, done }];
+      }
     }
     const unpacked = `Unpacked ${this.handlerName}-${version}: `;
     if (msg.startsWith(unpacked)) {

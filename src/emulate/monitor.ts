@@ -13,6 +13,8 @@ export class RunMonitor {
   private readonly parser: AgentLogParser;
   /** Commands of the current phase (the driver takes them when the phase ends). */
   private commands: CommandRecord[] = [];
+  /** The agent's download summary (`2.2 KiB in 3s at 720 B/s`), by version, until the unpack line. */
+  private readonly transfers = new Map<string, string>();
   private agentErrors: string[] = [];
   private readonly open = new Map<string, CommandRecord>();
   private lastStatusSeq = 0;
@@ -25,6 +27,8 @@ export class RunMonitor {
     private readonly startedAt: number,
     /** Where the changes go (the report's list). */
     private readonly statuses: ReceivedStatus[],
+    /** Each command's time limit (the agent's Extensions.CommandTimeout), shown against its elapsed time. */
+    private readonly commandTimeoutMs: number | null = null,
   ) {
     this.parser = new AgentLogParser(handlerName);
   }
@@ -68,15 +72,23 @@ export class RunMonitor {
       case 'download-start':
         t.begin(`dl:${e.version}`, `downloading ${e.version}`, e.at);
         return;
-      case 'download-end':
-        t.end(`dl:${e.version}`);
-        t.line(`   download ${e.version}: ${e.detail}${e.durationMs !== null ? ` in ${secs(e.durationMs)}` : ''}`);
+      case 'download-progress':
+        if (e.done) this.transfers.set(e.version, e.detail);
+        // The timeline shows the elapsed time itself: the agent's own (` in 10s`) goes.
+        else t.update(`dl:${e.version}`, `downloading ${e.version}: ${e.detail.replace(/ in \S+ at /, ' at ')}`);
         return;
+      case 'download-end': {
+        t.end(`dl:${e.version}`);
+        const transfer = this.transfers.get(e.version);
+        this.transfers.delete(e.version);
+        t.line(`   download ${e.version}: ${e.detail}${e.durationMs !== null ? ` in ${secs(e.durationMs)}` : ''}${transfer ? ` (transfer: ${transfer})` : ''}`);
+        return;
+      }
       case 'command-start': {
         const rec: CommandRecord = { op: e.op, version: e.version, command: e.command, startedMs: e.at - this.startedAt, durationMs: null, result: 'running', exitCode: null, message: null };
         this.commands.push(rec);
         this.open.set(`${e.version}/${e.op}`, rec);
-        t.begin(`cmd:${e.version}/${e.op}`, `${e.op} ${e.version} running [${e.command}]`, e.at);
+        t.begin(`cmd:${e.version}/${e.op}`, `${e.op} ${e.version} running [${e.command}]`, e.at, this.commandTimeoutMs);
         if (!t.live) t.line(`   ▶ ${e.op.padEnd(9)} ${e.version}  [${e.command}]`);
         return;
       }

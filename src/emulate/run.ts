@@ -2,6 +2,7 @@
 // then the end-of-run checks (processes, files, output). Returns the report; printing it is the caller's.
 import { join } from 'node:path';
 import { createEmulator, type Emulator } from '../emulator/server.js';
+import type { FaultSpec } from '../emulator/faults.js';
 import type { StatusBlobRecord } from '../emulator/recorder.js';
 import { errorMessage } from '../errors.js';
 import { startAgent, type AgentChild } from './agent-process.js';
@@ -18,8 +19,21 @@ import { processedIncarnation } from './status-view.js';
 import { Timeline, type TimelineOutput } from './timeline.js';
 
 const STATUS_POLL_MS = 250;
+/**
+ * The agent's progress intervals (WAAGENT_TS_PROGRESS_MS) under emulate: a download line every second feeds the
+ * timeline; commands keep the agent's default (the timeline counts their time itself).
+ */
+const AGENT_PROGRESS = '1000,30000';
+
 /** How long processes left by uninstall get to exit on their own before they count. */
 const LEFTOVER_GRACE_MS = 2000;
+
+/** Test seams: faults the emulator applies from the start (a slow package), and every progress interval. */
+export interface EmulateSeams {
+  readonly faults?: readonly FaultSpec[];
+  /** The agent's progress intervals and the period of the timeline's plain progress lines. */
+  readonly progressMs?: number;
+}
 
 interface Run {
   readonly o: EmulateOptions;
@@ -36,9 +50,9 @@ interface Run {
   readonly stopped: Promise<string>;
 }
 
-export async function runEmulate(o: EmulateOptions, out: TimelineOutput, signal?: AbortSignal): Promise<EmulateReport> {
+export async function runEmulate(o: EmulateOptions, out: TimelineOutput, signal?: AbortSignal, seams: EmulateSeams = {}): Promise<EmulateReport> {
   const startedAt = Date.now();
-  const t = new Timeline(out, startedAt);
+  const t = new Timeline(out, startedAt, Date.now, seams.progressMs !== undefined ? { plainEveryMs: seams.progressMs } : {});
   const root = await createScratchRoot(Math.ceil(o.timeoutMs / 1000));
   const report = newReport({
     handler: { name: o.name, version: o.pkg.version, package: o.pkg.path },
@@ -52,11 +66,14 @@ export async function runEmulate(o: EmulateOptions, out: TimelineOutput, signal?
   try {
     const before = await snapshot(root.dir);
     emu = await createEmulator({ scenario: { extensions: [] } });
+    for (const f of seams.faults ?? []) emu.injectFault({ ...f });
     t.raw(t.bold(`waagent emulate: ${o.name} ${o.pkg.version} (${o.pkg.kind} ${o.pkg.path})`));
     if (o.from) t.raw(`  updating from ${o.from.version} (${o.from.kind} ${o.from.path})`);
     t.raw(`  fabric emulator ${emu.wireUrl} · scratch root ${root.dir} · timeout ${Math.round(o.timeoutMs / 1000)} s per phase`);
-    const monitor = new RunMonitor(o.name, t, startedAt, report.statuses);
-    const started = startAgent(root, agentEnvironment(root, emu), (line) => monitor.agentLine(line));
+    // The agent's command timeout is the per-phase timeout (scratch.ts).
+    const monitor = new RunMonitor(o.name, t, startedAt, report.statuses, o.timeoutMs);
+    const env = { ...agentEnvironment(root, emu), WAAGENT_TS_PROGRESS_MS: seams.progressMs !== undefined ? String(seams.progressMs) : AGENT_PROGRESS };
+    const started = startAgent(root, env, (line) => monitor.agentLine(line));
     agent = started;
     agentSince = (await startTicks(started.pid)) ?? 0;
     const stopped = new Promise<string>((resolve) => {

@@ -20,6 +20,7 @@ const faultSchema = z.object({
   count: z.number().int().min(1).max(100_000),
   delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
   reset: z.boolean().optional(),
+  slowBodyMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
 });
 
 const randomFaultsSchema = z.strictObject({

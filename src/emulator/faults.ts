@@ -18,6 +18,8 @@ export interface FaultSpec {
   delayMs?: number;
   /** Destroy the connection without answering. */
   reset?: boolean;
+  /** Send the real answer's body in pieces spread over this long (a slow download; headers go at once). */
+  slowBodyMs?: number;
 }
 
 export interface Fault {
@@ -34,6 +36,7 @@ export interface FaultHit {
   readonly body?: string;
   readonly delayMs: number;
   readonly reset: boolean;
+  readonly slowBodyMs: number;
   readonly label: string;
 }
 
@@ -54,8 +57,11 @@ export class FaultTable {
   add(spec: FaultSpec): Fault {
     if (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > MAX_COUNT) throw new Error(`fault count must be 1..${MAX_COUNT}`);
     if (spec.delayMs !== undefined && !(spec.delayMs >= 0 && spec.delayMs <= MAX_DELAY_MS)) throw new Error(`fault delayMs must be 0..${MAX_DELAY_MS}`);
+    if (spec.slowBodyMs !== undefined && !(spec.slowBodyMs >= 0 && spec.slowBodyMs <= MAX_DELAY_MS)) throw new Error(`fault slowBodyMs must be 0..${MAX_DELAY_MS}`);
     if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status');
-    if (spec.status === undefined && spec.body === undefined && spec.delayMs === undefined && !spec.reset) throw new Error('fault needs status, body, delayMs or reset');
+    if (spec.status === undefined && spec.body === undefined && spec.delayMs === undefined && !spec.reset && spec.slowBodyMs === undefined) {
+      throw new Error('fault needs status, body, delayMs, slowBodyMs or reset');
+    }
     if (this.entries.length >= MAX_FAULTS) throw new Error(`at most ${MAX_FAULTS} active faults`);
     const entry: Entry = { id: this.nextId++, spec: { ...spec }, left: spec.count };
     this.entries.push(entry);
@@ -86,13 +92,15 @@ export class FaultTable {
       e.left--;
       if (e.left <= 0) this.remove(e);
       const status = s.status ?? (s.body !== undefined ? 200 : undefined);
-      const label = s.reset ? 'reset' : status !== undefined ? `status ${status}` : `delay ${s.delayMs ?? 0}ms`;
+      const label = s.reset ? 'reset' : status !== undefined ? `status ${status}`
+        : s.slowBodyMs !== undefined ? `slow body ${s.slowBodyMs}ms` : `delay ${s.delayMs ?? 0}ms`;
       return {
         id: e.id,
         ...(status !== undefined ? { status } : {}),
         ...(s.body !== undefined ? { body: s.body } : {}),
         delayMs: s.delayMs ?? 0,
         reset: s.reset ?? false,
+        slowBodyMs: s.slowBodyMs ?? 0,
         label: `fault#${e.id} ${label}`,
       };
     }

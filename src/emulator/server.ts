@@ -69,6 +69,35 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
+/** Pieces a slow body is cut into. */
+const SLOW_BODY_PIECES = 20;
+
+/**
+ * Makes the router's res.end(body) send the body in pieces spread over `ms` (the headers, Content-Length included,
+ * go at once): a download that takes a while, for progress reporting.
+ */
+function slowBody(res: ServerResponse, ms: number, signal: AbortSignal): void {
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+  res.end = ((chunk?: unknown) => {
+    if (!Buffer.isBuffer(chunk) && typeof chunk !== 'string') return end(chunk);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const step = Math.max(1, Math.ceil(buf.length / SLOW_BODY_PIECES));
+    void (async () => {
+      for (let i = 0; i < buf.length; i += step) {
+        if (res.destroyed) return;
+        res.write(buf.subarray(i, i + step));
+        const stopped = await sleep(ms / SLOW_BODY_PIECES, undefined, { signal }).then(() => false, () => true);
+        if (stopped) {
+          res.destroy();
+          return;
+        }
+      }
+      end();
+    })();
+    return res;
+  }) as ServerResponse['end'];
+}
+
 type Router = (fabric: Fabric, req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => Promise<void>;
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -108,6 +137,7 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
       const hit = control ? null : fabric.faults.take(name, method, path);
       if (hit) faultLabel = hit.label;
       if (hit && hit.delayMs > 0) await sleep(hit.delayMs, undefined, { signal: stopping.signal });
+      if (hit && hit.slowBodyMs > 0) slowBody(res, hit.slowBodyMs, stopping.signal);
       if (hit?.reset) {
         req.socket.destroy();
       } else if (hit?.status !== undefined) {

@@ -6,6 +6,7 @@ import type { Logger, Runner, Clock } from '../deps.js';
 import { ExtCode, ExtensionError } from '../errors.js';
 import { formatCommandOutput } from '../platform/command-output.js';
 import { formatLogLine } from '../log/format.js';
+import type { Progress } from '../log/progress.js';
 
 export type HandlerOp = 'install' | 'enable' | 'disable' | 'update' | 'uninstall';
 
@@ -39,6 +40,8 @@ export interface CommandContext {
   readonly timeoutMs: number;
   /** The agent's own environment; copied in last, so it wins (as upstream). */
   readonly agentEnv: Readonly<Record<string, string | undefined>>;
+  /** "Still running" lines (and the terminal's live line) while the command runs. */
+  readonly progress?: Progress;
 }
 
 export interface CommandArgs {
@@ -82,9 +85,12 @@ export async function runHandlerCommand(ctx: CommandContext, args: CommandArgs):
   const stdoutPath = join(tmp, 'stdout');
   const stderrPath = join(tmp, 'stderr');
   let result;
+  const what = `${args.op} of ${ctx.handlerName}-${ctx.version}${args.extensionName !== undefined ? ` (${args.extensionName})` : ''}`;
+  const progress = ctx.progress?.command(ctx.logger, what, ctx.timeoutMs);
   try {
     result = await ctx.runner.run(fullCommand, { cwd: ctx.baseDir, env, timeoutMs: ctx.timeoutMs, stdoutPath, stderrPath });
   } finally {
+    progress?.finish();
     // The files may still be held by a background job; unlinking them is harmless to it.
     await rm(tmp, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { ExtCode, ExtensionError, GoneError, errorMessage } from '../errors.js';
 import { bodyText, expectOk, requestWithRetry, DEFAULT_RETRY, type HttpClient, type RetryPolicy } from '../protocol/http.js';
 import { toFileClient, type HostPluginClient } from '../protocol/host-plugin.js';
 import { redactSecrets } from '../log/redact.js';
+import { describeSource, type Progress } from '../log/progress.js';
 
 export interface DownloaderDeps {
   readonly http: HttpClient;
@@ -19,7 +20,15 @@ export interface DownloaderDeps {
   readonly budgetMs?: number;
   /** Cap on one package download (default MAX_PACKAGE_BYTES); a larger body is refused and the file removed. */
   readonly maxPackageBytes?: number;
+  /** Progress lines for package downloads (none without). */
+  readonly progress?: Progress;
 }
+
+type FileOptions = {
+  manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal;
+  /** Logs the progress lines (a handler's logger, so they carry its `[Name-version]` prefix). */
+  logger?: Logger;
+};
 
 export const DOWNLOAD_BUDGET_MS = 5 * 60_000;
 /** No extension package may exceed this; a package far larger than expected is refused. */
@@ -49,10 +58,10 @@ export class ArtifactDownloader {
   }
 
   /** Streams a package to `path`; removes a partial file on failure. */
-  async fetchToFile(uris: readonly string[], path: string, what: string, opts: { manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+  async fetchToFile(uris: readonly string[], path: string, what: string, opts: FileOptions = {}): Promise<string> {
     const { uri } = await this.tryAll(uris, what, opts.signal, async (u, ch) => {
       try {
-        await this.fetchFile(u, ch, path, opts);
+        await this.fetchFile(u, ch, path, what, opts);
         return '';
       } catch (err) {
         await rm(path, { force: true });
@@ -112,15 +121,24 @@ export class ArtifactDownloader {
     return bodyText(expectOk(res, 'Download', uri));
   }
 
-  private async fetchFile(uri: string, ch: Channel, path: string, opts: { manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal }): Promise<void> {
-    const toFile = { path, maxBytes: this.deps.maxPackageBytes ?? MAX_PACKAGE_BYTES };
-    if (ch === 'hostplugin') {
-      await this.viaHostPlugin(() => this.deps.hostPlugin.getArtifact(uri, { ...opts, toFile }));
-      return;
+  private async fetchFile(uri: string, ch: Channel, path: string, what: string, opts: FileOptions): Promise<void> {
+    // Host and path only: the URI's query is a SAS token.
+    const source = `${describeSource(uri)}${ch === 'hostplugin' ? ' via HostGAPlugin' : ''}`;
+    const progress = this.deps.progress?.download(opts.logger ?? this.deps.logger, what, source);
+    const toFile = { path, maxBytes: this.deps.maxPackageBytes ?? MAX_PACKAGE_BYTES, ...(progress ? { onProgress: progress.bytes.bind(progress) } : {}) };
+    let ok = false;
+    try {
+      if (ch === 'hostplugin') {
+        await this.viaHostPlugin(() => this.deps.hostPlugin.getArtifact(uri, { ...opts, toFile }));
+      } else {
+        const res = await requestWithRetry(toFileClient(this.deps.http, toFile), this.deps.clock, {
+          method: 'GET', url: uri, timeoutMs: 10 * 60_000, ...(opts.signal ? { signal: opts.signal } : {}),
+        }, this.deps.retry ?? DEFAULT_RETRY);
+        expectOk(res, 'Download', uri);
+      }
+      ok = true;
+    } finally {
+      progress?.finish(ok);
     }
-    const res = await requestWithRetry(toFileClient(this.deps.http, toFile), this.deps.clock, {
-      method: 'GET', url: uri, timeoutMs: 10 * 60_000, ...(opts.signal ? { signal: opts.signal } : {}),
-    }, this.deps.retry ?? DEFAULT_RETRY);
-    expectOk(res, 'Download', uri);
   }
 }

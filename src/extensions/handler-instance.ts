@@ -2,6 +2,7 @@
 import { copyFile, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger, Runner } from '../deps.js';
+import type { Progress } from '../log/progress.js';
 import { ExtCode, ExtensionError, errorMessage } from '../errors.js';
 import type { ExtensionSettings, HandlerSpec } from '../protocol/goal-state.js';
 import { handlerDir, handlerLogDir, handlerZipPath, type Paths } from '../state/paths.js';
@@ -28,6 +29,8 @@ export interface InstanceDeps {
   readonly agentEnv: Readonly<Record<string, string | undefined>>;
   /** Told of every state write, so a failed one shows in the status. */
   readonly writeHealth?: WriteHealth;
+  /** Progress lines while a command runs (none without). */
+  readonly progress?: Progress;
   /** Told which operation runs, so status can show it as transitioning. */
   readonly onOperation?: (name: string, version: string, op: HandlerOp | null) => void;
   /** Told how each command ended (telemetry operation events). Must not throw. */
@@ -158,6 +161,7 @@ export class HandlerInstance {
       runner: d.runner, clock: d.clock, logger: this.log, handlerName: this.name, version: this.version,
       baseDir: this.baseDir, logDir: handlerLogDir(d.paths, this.name), wireServerAddress: d.wireServerAddress,
       timeoutMs: isLongRunningHandler(this.name) ? d.longCommandTimeoutMs : d.commandTimeoutMs, agentEnv: d.agentEnv,
+      ...(d.progress ? { progress: d.progress } : {}),
     };
   }
 

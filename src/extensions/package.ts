@@ -71,7 +71,7 @@ export async function downloadPackage(
       for (const uri of pkg.uris) {
         opts.signal?.throwIfAborted();
         try {
-          await deps.downloader.fetchToFile([uri], zip, `${name}-${pkg.version} package`, { manifestUrl: opts.manifestUrl, fastTrack: opts.fastTrack, ...(opts.signal ? { signal: opts.signal } : {}) });
+          await deps.downloader.fetchToFile([uri], zip, `${name}-${pkg.version} package`, { manifestUrl: opts.manifestUrl, fastTrack: opts.fastTrack, logger: deps.logger, ...(opts.signal ? { signal: opts.signal } : {}) });
         } catch (err) {
           lastError = errorMessage(err);
           continue;

@@ -19,6 +19,8 @@ export interface LoggerOptions {
   json?: boolean;
   /** Size bound of the log file (default DEFAULT_MAX_LOG_BYTES); see boundLogFile. */
   maxBytes?: number;
+  /** The terminal's progress line (live-line.ts): erased before each console line and drawn again after it. */
+  live?: { around(write: () => void): void } | null;
 }
 
 /**
@@ -155,7 +157,10 @@ export function createLogger(opts: LoggerOptions): ManagedLogger {
           safely(() => boundLogFile(f, path, opts.maxBytes ?? DEFAULT_MAX_LOG_BYTES));
         }
       }
-      if (stdout) safely(() => stdout.write(out));
+      if (stdout) {
+        const live = opts.live;
+        safely(() => (live ? live.around(() => stdout.write(out)) : stdout.write(out)));
+      }
     },
   };
 

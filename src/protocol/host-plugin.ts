@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Logger } from '../deps.js';
 import { GoneError, ProtocolError } from '../errors.js';
 import { HOST_PLUGIN_API_VERSION } from '../version.js';
-import { bodyText, requestWithRetry, type HttpClient, type HttpResponse, type RetryPolicy, DEFAULT_RETRY, OK_CODES } from './http.js';
+import { bodyText, requestWithRetry, type BodyProgress, type HttpClient, type HttpResponse, type RetryPolicy, DEFAULT_RETRY, OK_CODES } from './http.js';
 import { redactSecrets } from '../log/redact.js';
 
 export interface HostPluginDeps {
@@ -87,7 +87,7 @@ export class HostPluginClient {
   /** GET /extensionArtifact for a blob URL; 400 is retryable for these GETs (plugin cache issue). */
   async getArtifact(
     artifactUrl: string,
-    opts: { manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal; toFile?: { path: string; maxBytes: number } } = {},
+    opts: { manifestUrl?: string; fastTrack?: boolean; signal?: AbortSignal; toFile?: FileDownload } = {},
   ): Promise<Buffer> {
     const headers: Record<string, string> = { ...this.identityHeaders(), 'x-ms-artifact-location': artifactUrl };
     if (opts.fastTrack) headers['x-ms-verify-from-artifacts-blob'] = 'true';
@@ -126,9 +126,16 @@ export class HostPluginClient {
   }
 }
 
+/** Where a package goes: the file, its size cap, and who is told how much arrived. */
+export interface FileDownload {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly onProgress?: BodyProgress;
+}
+
 /** A client whose send() streams a successful body to a file (for packages). */
-export function toFileClient(http: HttpClient, file: { path: string; maxBytes: number }): HttpClient {
-  return { send: (r) => http.sendToFile(r, file.path, file.maxBytes), sendToFile: http.sendToFile };
+export function toFileClient(http: HttpClient, file: FileDownload): HttpClient {
+  return { send: (r) => http.sendToFile(r, file.path, file.maxBytes, file.onProgress), sendToFile: http.sendToFile };
 }
 
 /** 410 and 400+InvalidContainerConfiguration mean a stale identity: the caller refreshes the goal state. */

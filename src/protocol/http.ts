@@ -32,8 +32,11 @@ export interface HttpClient {
   /** One attempt. Network errors and timeouts reject with a retryable ProtocolError. */
   send(req: HttpRequest): Promise<HttpResponse>;
   /** One attempt that streams a 2xx body to `path` (other bodies are read into `body`, capped). */
-  sendToFile(req: HttpRequest, path: string, maxBytes: number): Promise<HttpResponse>;
+  sendToFile(req: HttpRequest, path: string, maxBytes: number, onProgress?: BodyProgress): Promise<HttpResponse>;
 }
+
+/** Told the bytes of a streamed body received so far and its Content-Length (null when not given). */
+export type BodyProgress = (receivedBytes: number, expectedBytes: number | null) => void;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Upstream's per-response cap is unbounded; ours keeps a hostile server from exhausting memory. */
@@ -65,8 +68,14 @@ function transports(): (protocol: string) => Promise<Transport> {
 export function createHttpClient(opts: { proxy?: string } = {}): HttpClient {
   const transport = transports();
   const proxy = opts.proxy === undefined ? undefined : new URL(opts.proxy);
-  const send = (req: HttpRequest, file?: { path: string; maxBytes: number }) => sendOnce(req, transport, file, proxy);
-  return { send: (req) => send(req), sendToFile: (req, path, maxBytes) => send(req, { path, maxBytes }) };
+  const send = (req: HttpRequest, file?: FileTarget) => sendOnce(req, transport, file, proxy);
+  return { send: (req) => send(req), sendToFile: (req, path, maxBytes, onProgress) => send(req, { path, maxBytes, ...(onProgress ? { onProgress } : {}) }) };
+}
+
+interface FileTarget {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly onProgress?: BodyProgress;
 }
 
 function proxyAuth(proxy: URL): Record<string, string> {
@@ -126,7 +135,7 @@ function requestHeaders(req: HttpRequest): Record<string, string> {
   return headers;
 }
 
-async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promise<Transport>, file?: { path: string; maxBytes: number }, proxy?: URL): Promise<HttpResponse> {
+async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promise<Transport>, file?: FileTarget, proxy?: URL): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timedOut = false;
   let cr: http.ClientRequest | undefined;
@@ -164,7 +173,11 @@ async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promi
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
     }
     if (file && status >= 200 && status < 300) {
-      await pipeline(res, capBytes(file.maxBytes, req.url), createWriteStream(file.path, { mode: 0o600 }));
+      const length = Number(headers['content-length']);
+      const expected = headers['content-length'] !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : null;
+      file.onProgress?.(0, expected);
+      const progress = file.onProgress ? (seen: number) => file.onProgress?.(seen, expected) : undefined;
+      await pipeline(res, capBytes(file.maxBytes, req.url, progress), createWriteStream(file.path, { mode: 0o600 }));
       return { status, headers, body: Buffer.alloc(0) };
     }
     const chunks: Buffer[] = [];
@@ -195,13 +208,16 @@ async function sendOnce(req: HttpRequest, transport: (protocol: string) => Promi
 }
 
 /** A pass-through that fails once more than maxBytes went by (a package larger than it may be). */
-function capBytes(maxBytes: number, url: string): Transform {
+function capBytes(maxBytes: number, url: string, onBytes?: (seen: number) => void): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
       if (seen > maxBytes) cb(new ProtocolError(`Cannot download ${redactSecrets(url)} as it exceeds ${maxBytes} bytes`));
-      else cb(null, chunk);
+      else {
+        onBytes?.(seen);
+        cb(null, chunk);
+      }
     },
   });
 }

@@ -112,6 +112,6 @@ export function createProxyRoutingClient(opts: {
   };
   return {
     send: (req) => pick(req).send(req),
-    sendToFile: (req, path, maxBytes) => pick(req).sendToFile(req, path, maxBytes),
+    sendToFile: (req, path, maxBytes, onProgress) => pick(req).sendToFile(req, path, maxBytes, onProgress),
   };
 }

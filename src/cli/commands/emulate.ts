@@ -10,7 +10,12 @@ export interface EmulateCommandOptions extends Omit<EmulateArgs, 'package'> {
 
 function outputFor(stream: NodeJS.WriteStream): TimelineOutput {
   const isTTY = stream.isTTY === true;
-  return { write: (s) => void stream.write(s), isTTY, color: isTTY && process.env.NO_COLOR === undefined };
+  return {
+    write: (s) => void stream.write(s), isTTY, color: isTTY && process.env.NO_COLOR === undefined,
+    get columns() {
+      return stream.columns;
+    },
+  };
 }
 
 export async function runEmulateCommand(pkg: string, opts: EmulateCommandOptions): Promise<number> {

@@ -71,3 +71,17 @@ test('close rejects pending waits', async () => {
   });
   await assert.rejects(pending as Promise<unknown>, /closed/);
 });
+
+test('slowBodyMs sends the real answer with its Content-Length, the body in pieces', async () => {
+  await withEmulator(sampleScenario(), async (emu) => {
+    const url = `${emu.wireUrl}/?comp=versions`;
+    const normal = await getText(url);
+    emu.injectFault({ path: '/?comp=versions', slowBodyMs: 100, count: 1 });
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(normal.text)));
+    assert.equal(await res.text(), normal.text);
+    assert.match(emu.state.requests({ path: '/?comp=versions' })[1]?.fault ?? '', /slow body 100ms/);
+    assert.throws(() => emu.injectFault({ path: '/', count: 1, slowBodyMs: -1 }), /slowBodyMs/);
+  });
+});
