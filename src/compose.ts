@@ -53,7 +53,7 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
 export function withDefaultTimeout(http: HttpClient, timeoutMs: number): HttpClient {
   return {
     send: (r) => http.send(r.timeoutMs === undefined ? { ...r, timeoutMs } : r),
-    sendToFile: (r, path, max) => http.sendToFile(r.timeoutMs === undefined ? { ...r, timeoutMs } : r, path, max),
+    sendToFile: (r, path, max, onProgress) => http.sendToFile(r.timeoutMs === undefined ? { ...r, timeoutMs } : r, path, max, onProgress),
   };
 }
 
