@@ -1,16 +1,8 @@
 // The daemon's PID file (Pid.File): a live process named there means another daemon runs (upstream exits 0).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isAlive } from '../platform/process-alive.js';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The PID of another live daemon, or null after writing ours (no newline, as upstream). */
 export function claimPidFile(path: string, pid = process.pid): number | null {

@@ -2,18 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isAlive } from '../platform/process-alive.js';
 
 /** `.waagent-removing.<pid>.<12 hex>`: not a `<Name>-<Version>` folder, so never taken for a handler. */
 const TRASH_RE = /^\.waagent-removing\.(\d+)\.[0-9a-f]{12}$/;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Renames `dir` out of the way (atomic) and then deletes it. A recursive delete killed half-way (SIGKILL, power

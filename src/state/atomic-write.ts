@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { AgentError, errorMessage } from '../errors.js';
 import type { WriteHealth } from './write-health.js';
+import { isAlive } from '../platform/process-alive.js';
 
 export interface WriteOptions {
   /** Mode of the file; when absent an existing file keeps its mode, a new one gets 0o644 (less umask). */
@@ -48,14 +49,6 @@ const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 /** Folders already swept by this process (bounded: cleared when it grows past the limit). */
 const swept = new Set<string>();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A process killed between open and rename leaves its temp file behind. The first write into a folder removes the

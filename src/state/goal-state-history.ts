@@ -11,6 +11,7 @@ import type { Clock, Logger } from '../deps.js';
 import { errorMessage } from '../errors.js';
 import { redactSecrets } from '../log/redact.js';
 import type { ExtensionsGoalState } from '../protocol/goal-state.js';
+import { isAlive } from '../platform/process-alive.js';
 
 export const HISTORY_DIR = 'history';
 
@@ -96,14 +97,6 @@ async function entryBytes(path: string): Promise<number> {
   return total;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class GoalStateHistory {
   readonly dir: string;
