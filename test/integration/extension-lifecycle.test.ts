@@ -138,8 +138,13 @@ test('multi-config: one settings file, state file, status and enable per extensi
   await emu.waitFor((s) => handlers(s).length === 1 && handlers(s)[0]!.ext?.status === 'success', 30_000);
   assert.equal(await exists(join(config, 'e2.3.settings')), false);
   assert.equal(await exists(join(config, 'e2.HandlerState')), false);
-  // Disable work is ordered before enable work (§10).
-  assert.deepEqual(opsOf(await recorded(root.extLogDir, NAME)).slice(3), ['disable@1.0.0:e2', 'enable@1.0.0:e1']);
+  // Disable work is ordered before enable work (§10). e1's earlier status already reads success, so the status
+  // above can arrive before e1's enable has returned: wait for the recorded command, then check the order.
+  const after = await eventually(async () => {
+    const ops = opsOf(await recorded(root.extLogDir, NAME)).slice(3);
+    return ops.length >= 2 ? ops : null;
+  }, 30_000, 'disable of e2 and enable of e1 to be recorded');
+  assert.deepEqual(after, ['disable@1.0.0:e2', 'enable@1.0.0:e1']);
 });
 
 test('a hanging command is killed with its children at the timeout (1011) and shown transitioning meanwhile', async (t) => {
