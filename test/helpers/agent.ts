@@ -1,7 +1,7 @@
 // Test helpers: a scratch root with a waagent.conf, and the real agent process pointed at an emulator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,37 @@ export async function tempRoot(extraConf: Record<string, string> = {}): Promise<
   await writeFile(confPath, Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   return {
     dir, libDir, extLogDir, confPath, logFile: join(dir, 'var/log/waagent.log'),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      // Handler processes outlive a SIGKILLed agent (as on a VM): end the ones started from this root first.
+      await killProcessesUnder(dir);
+      await rm(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** SIGKILLs every process (but this one) whose command line mentions `dir`; returns how many. */
+export async function killProcessesUnder(dir: string): Promise<number> {
+  let killed = 0;
+  const ownStat = await readFile('/proc/self/stat', 'utf8').catch(() => '');
+  const ownGroup = Number(ownStat.slice(ownStat.lastIndexOf(')') + 2).split(' ')[2]);
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmd.includes(dir)) continue;
+    // Its whole process group too: a handler's background children (`sleep 600 &`) do not name the folder.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    for (const target of Number.isInteger(pgid) && pgid > 1 && pgid !== ownGroup ? [-pgid, pid] : [pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+        killed++;
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  return killed;
 }
 
 export interface AgentProcess {
