@@ -1,28 +1,18 @@
 // `waagent status` against a lib dir the real agent filled while running against the emulator.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmulator } from '../../src/emulator/server.js';
-import { AGENT_MAIN, eventually, repoRoot, runAgainstEmulator, tempRoot } from '../helpers/agent.js';
+import { eventually, repoRoot, runAgainstEmulator, tempRoot } from '../helpers/agent.js';
 import { handler } from '../helpers/status.js';
 import { AGENT_VERSION } from '../../src/version.js';
+import { runWaagent } from '../helpers/cli.js';
+
+const waagent = (args: string[], env: Record<string, string> = {}) => runWaagent(args, { env });
 
 const NAME = 'Sample.Handler';
 
-function waagent(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [
-      '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(AGENT_MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      '--', ...args,
-    ], { timeout: 30_000, env: { ...process.env, WAAGENT_TS_NO_CONSOLE: '1', ...env } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: child.exitCode, stdout, stderr });
-    });
-  });
-}
 
 test('status shows the version, incarnation and the handler table of a running agent', async (t) => {
   const { emu, root, agent } = await runAgainstEmulator(t, () => createEmulator({

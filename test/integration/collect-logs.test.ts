@@ -1,47 +1,23 @@
 // `waagent -collect-logs`: what goes into the archive, what never does, and the size caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Parser } from 'tar';
-import { AGENT_MAIN, tempRoot, type TempRoot } from '../helpers/agent.js';
+import { tempRoot, type TempRoot } from '../helpers/agent.js';
 import { collectLogs } from '../../src/cli/commands/collect-logs.js';
+import { runWaagent, untar } from '../helpers/cli.js';
+
+const waagent = (args: string[], env: Record<string, string>) => runWaagent(args, { env });
+
+/** Every file entry of a tar.gz as text. */
+async function listArchive(file: string): Promise<Map<string, string>> {
+  return new Map([...(await untar(file))].map(([path, bytes]) => [path, bytes.toString('utf8')]));
+}
 
 const SECRET = 'hunter2-PLAINTEXT-secret';
 const SIG = 'sig=AbCdSeCrEtSiG%3D';
 
-function waagent(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [
-      '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(AGENT_MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      '--', ...args,
-    ], { timeout: 30_000, env: { ...process.env, WAAGENT_TS_NO_CONSOLE: '1', ...env } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: child.exitCode, stdout, stderr });
-    });
-  });
-}
 
-/** Every entry of a tar.gz: path -> contents. */
-async function listArchive(file: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const data = await readFile(file);
-  await new Promise<void>((resolve, reject) => {
-    const p = new Parser({
-      onReadEntry: (e) => {
-        const chunks: Buffer[] = [];
-        e.on('data', (c: Buffer) => chunks.push(c));
-        e.on('end', () => { if (e.type === 'File') out.set(e.path, Buffer.concat(chunks).toString('utf8')); });
-      },
-    });
-    p.on('end', resolve);
-    p.on('error', reject);
-    p.end(data);
-  });
-  return out;
-}
 
 async function populate(root: TempRoot): Promise<void> {
   const h = join(root.libDir, 'Foo.Bar-1.0.0');

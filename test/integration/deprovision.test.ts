@@ -1,31 +1,18 @@
 // `waagent -deprovision[+user]` against a scratch root: "n" deletes nothing, -force empties the agent's state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { access, chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AGENT_MAIN, tempRoot, type TempRoot } from '../helpers/agent.js';
+import { tempRoot, type TempRoot } from '../helpers/agent.js';
+import { runWaagent } from '../helpers/cli.js';
+
+// Every system path is taken under the scratch root; the test never touches the machine.
+const waagent = (args: string[], root: TempRoot, input: string | null) => runWaagent([...args, `-configuration-path:${root.confPath}`], {
+  env: { WAAGENT_TS_DEPROVISION_ROOT: root.dir, WAAGENT_TS_LOG_FILE: root.logFile }, input,
+});
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-function waagent(args: string[], root: TempRoot, input: string | null): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [
-      '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(AGENT_MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      '--', ...args, `-configuration-path:${root.confPath}`,
-    ], {
-      timeout: 30_000,
-      // Every system path is taken under the scratch root; the test never touches the machine.
-      env: { ...process.env, WAAGENT_TS_NO_CONSOLE: '1', WAAGENT_TS_DEPROVISION_ROOT: root.dir, WAAGENT_TS_LOG_FILE: root.logFile },
-    }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: child.exitCode, stdout, stderr });
-    });
-    if (input !== null) child.stdin!.write(input);
-    child.stdin!.end();
-  });
-}
 
 async function populate(root: TempRoot): Promise<string[]> {
   await mkdir(join(root.libDir, 'Foo.Bar-1.0.0', 'config'), { recursive: true });

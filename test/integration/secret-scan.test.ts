@@ -6,14 +6,16 @@
 // settings, a line of a private key or the SAS signature. Settings, certificates and keys are 0600, their folders 0700.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { Parser } from 'tar';
 import { createEmulator } from '../../src/emulator/server.js';
-import { AGENT_MAIN, eventually, fixtureHandler, startAgent, tempRoot, type TempRoot } from '../helpers/agent.js';
+import { eventually, fixtureHandler, startAgent, tempRoot, type TempRoot } from '../helpers/agent.js';
 import { handler } from '../helpers/status.js';
+import { runWaagent, untar } from '../helpers/cli.js';
+
+const collectLogs = (root: TempRoot, full: boolean) =>
+  runWaagent(['-collect-logs', ...(full ? ['-full'] : []), `-configuration-path:${root.confPath}`], { env: { WAAGENT_TS_LOG_FILE: root.logFile }, timeoutMs: 60_000 });
 
 const NAME = 'Test.Decrypter';
 
@@ -38,37 +40,7 @@ async function walk(dir: string): Promise<string[]> {
 
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
 
-function collectLogs(root: TempRoot, full: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [
-      '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(AGENT_MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      '--', '-collect-logs', ...(full ? ['-full'] : []), `-configuration-path:${root.confPath}`,
-    ], { timeout: 60_000, env: { ...process.env, WAAGENT_TS_NO_CONSOLE: '1', WAAGENT_TS_LOG_FILE: root.logFile } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: child.exitCode, stdout, stderr });
-    });
-  });
-}
 
-/** Every file entry of a tar.gz: path -> bytes. */
-async function untar(file: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const data = await readFile(file);
-  await new Promise<void>((resolve, reject) => {
-    const p = new Parser({
-      onReadEntry: (e) => {
-        const chunks: Buffer[] = [];
-        e.on('data', (c: Buffer) => chunks.push(c));
-        e.on('end', () => { if (e.type === 'File') out.set(e.path, Buffer.concat(chunks)); });
-      },
-    });
-    p.on('end', resolve);
-    p.on('error', reject);
-    p.end(data);
-  });
-  return out;
-}
 
 /** The base64 body lines of every private-key PEM block in `pem`. */
 function keyLines(pem: string): string[] {

@@ -2,9 +2,10 @@
 // The real rules are tested in a network namespace (test/e2e/firewall.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { AGENT_MAIN } from '../../helpers/agent.js';
 import { parseSetupFirewallArgs } from '../../../src/cli/commands/setup-firewall.js';
+import { runWaagent } from '../../helpers/cli.js';
+
+const waagent = (args: string[]) => runWaagent(args, { env: { WAAGENT_TS_LOG_FILE: '/nonexistent-dir-never-written/waagent.log' } });
 
 test('parseSetupFirewallArgs: the address, and the own uid unless the legacy -uid gives one', () => {
   assert.deepEqual(parseSetupFirewallArgs({ setupFirewall: '168.63.129.16' }, 0), { address: '168.63.129.16', uid: 0 });
@@ -28,18 +29,6 @@ for (const [opts, re] of [
   });
 }
 
-function waagent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [
-      '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(AGENT_MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      '--', ...args,
-    ], { timeout: 30_000, env: { ...process.env, WAAGENT_TS_NO_CONSOLE: '1', WAAGENT_TS_LOG_FILE: '/nonexistent-dir-never-written/waagent.log' } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: child.exitCode, stdout, stderr });
-    });
-  });
-}
 
 // Each of these fails before any firewall tool runs (and before the log file is opened).
 for (const [args, re] of [
